@@ -1,0 +1,88 @@
+/*
+ * le.h: the few things every leadedge module shares.
+ *
+ * A string view (le_str_t), allocation that aborts on failure (callers never
+ * check for NULL), container_of, and the project's error codes. Error
+ * convention: 0 is success, a negative value is failure: -errno for system
+ * calls, LE_E* for the project's own conditions.
+ */
+#ifndef LE_H
+#define LE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* A borrowed byte string; not NUL-terminated unless the producer says so. */
+typedef struct {
+    const char *ptr;
+    size_t len;
+} le_str_t;
+
+/* A key/value pair of borrowed strings (query params, form fields, props). */
+typedef struct {
+    le_str_t key;
+    le_str_t val;
+} le_kv_t;
+
+#define LE_STR(lit) ((le_str_t){(lit), sizeof(lit) - 1})
+#define LE_STR_NULL ((le_str_t){NULL, 0})
+#define LE_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define le_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+#define LE_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define LE_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#if defined(__GNUC__)
+#define LE_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define LE_NORETURN __attribute__((noreturn))
+#define LE_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LE_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define LE_PRINTF(f, a)
+#define LE_NORETURN
+#define LE_LIKELY(x) (x)
+#define LE_UNLIKELY(x) (x)
+#endif
+
+/* Project error codes; kept far away from errno values. */
+enum {
+    LE_EINVAL = -10001,   /* malformed input */
+    LE_ETOOBIG = -10002,  /* a configured bound was exceeded */
+    LE_ECORRUPT = -10003, /* stored data failed its integrity check */
+    LE_EFULL = -10004,    /* a bounded queue or buffer is full */
+};
+
+/* Allocation: abort with file and line when memory is exhausted. */
+void *le__xmalloc(size_t n, const char *file, int line);
+void *le__xcalloc(size_t n, size_t size, const char *file, int line);
+void *le__xrealloc(void *p, size_t n, const char *file, int line);
+char *le__xstrndup(const char *s, size_t n, const char *file, int line);
+#define le_xmalloc(n) le__xmalloc((n), __FILE__, __LINE__)
+#define le_xcalloc(n, s) le__xcalloc((n), (s), __FILE__, __LINE__)
+#define le_xrealloc(p, n) le__xrealloc((p), (n), __FILE__, __LINE__)
+#define le_xstrndup(s, n) le__xstrndup((s), (n), __FILE__, __LINE__)
+#define le_xstrdup(s) le__xstrndup((s), strlen(s), __FILE__, __LINE__)
+
+static inline le_str_t le_str(const char *s) {
+    return (le_str_t){s, s ? strlen(s) : 0};
+}
+
+static inline bool le_str_eq(le_str_t a, const char *lit) {
+    size_t n = strlen(lit);
+    return a.len == n && memcmp(a.ptr, lit, n) == 0;
+}
+
+/* ASCII case-insensitive comparison with a NUL-terminated literal. */
+bool le_str_ieq(le_str_t a, const char *lit);
+
+/* Current wall-clock time in milliseconds since the Unix epoch. */
+int64_t le_now_ms(void);
+
+/* Fill buf with n cryptographically random bytes (getrandom); aborts on failure. */
+void le_random(void *buf, size_t n);
+
+/* Lowercase hex of n bytes into out (2n chars plus NUL). */
+void le_hex(char *out, const void *bytes, size_t n);
+
+#endif

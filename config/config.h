@@ -1,0 +1,143 @@
+/*
+ * config.h: leadedge's configuration, loaded from YAML and validated whole.
+ *
+ * Load = parse (libyaml), validate every key against the directive table
+ * (type, bounds, enum values; unknown keys are errors with a did-you-mean),
+ * then build one immutable le_config_t. A running server swaps whole config
+ * objects on SIGHUP; readers hold a reference (le_config_ref/unref).
+ *
+ * Error messages have the form
+ *     leadedge.yaml:12:5: server.limits.body: expected a size such as 64k
+ * one per line, every error in the file reported, not just the first.
+ *
+ * Sizes accept an integer or a suffix k/K/KiB, m/M/MiB, g/G/GiB (powers of
+ * 1024). Durations accept ms, s, m, h, d (a bare integer means seconds).
+ */
+#ifndef LE_CONFIG_H
+#define LE_CONFIG_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+typedef enum { LE_CONSENT_REQUIRED = 0, LE_CONSENT_NOT_REQUIRED = 1 } le_consent_mode_t;
+typedef enum { LE_SAMESITE_LAX = 0, LE_SAMESITE_STRICT = 1, LE_SAMESITE_NONE = 2 } le_samesite_t;
+typedef enum { LE_FSYNC_INTERVAL = 0, LE_FSYNC_ALWAYS = 1, LE_FSYNC_NEVER = 2 } le_fsync_mode_t;
+
+/* A network in CIDR form; family is AF_INET or AF_INET6, addr in network order. */
+typedef struct {
+    int family;
+    uint8_t addr[16];
+    uint8_t prefix; /* 0..32 or 0..128 */
+} le_cidr_t;
+
+/* Does the address (4 or 16 bytes in network order, family AF_INET/AF_INET6) fall in c? */
+bool le_cidr_contains(const le_cidr_t *c, int family, const uint8_t *addr);
+/* Parse "10.0.0.0/8", "::1/128" or a bare address (full prefix). 0 or LE_EINVAL. */
+int le_cidr_parse(const char *s, le_cidr_t *out);
+
+typedef struct {
+    char **items;
+    size_t n;
+} le_strlist_t;
+
+typedef struct le_config_s {
+    atomic_int refs;
+    char *path; /* the file it was loaded from ("<string>" for inline YAML) */
+
+    struct {
+        char *listen;      /* "host:port" as written; "[::1]:8080" for IPv6 */
+        char *listen_host; /* parsed host ("127.0.0.1", "::1", "0.0.0.0") */
+        uint16_t listen_port;
+        uint32_t workers; /* resolved: `auto` becomes the CPU count; 1..256 */
+        le_cidr_t *trusted_proxies;
+        size_t ntrusted_proxies;
+        uint32_t max_connections; /* over all workers; past it: 503 + close */
+        uint32_t backlog;
+        struct {
+            uint32_t request_line; /* bytes of method + URI + version: 414 past it */
+            uint32_t header_bytes; /* all header lines together: 431 */
+            uint32_t header_count; /* 431 */
+            uint32_t body;         /* 413 */
+            uint32_t params;       /* query/form params per request */
+        } limits;
+        struct {
+            uint32_t header_ms;   /* first byte to end of headers */
+            uint32_t body_ms;     /* end of headers to end of body */
+            uint32_t idle_ms;     /* keep-alive wait for the next request */
+            uint32_t shutdown_ms; /* grace for in-flight requests on SIGTERM */
+        } timeouts;
+    } server;
+
+    struct {
+        le_strlist_t allowed_origins; /* exact-match CORS origins for /e and /f */
+        uint32_t cors_max_age_s;
+        uint32_t max_batch;     /* events per POST /e */
+        uint32_t max_props;     /* custom props per event */
+        uint32_t max_value_len; /* bytes of url, ref, title, prop and field values */
+        struct {
+            char *name;         /* visitor id cookie, default "le_vid" */
+            uint32_t max_age_s; /* default 13 months (395 days) */
+            le_samesite_t same_site;
+            bool secure;  /* forced on when same_site is none */
+            char *domain; /* NULL when unset */
+        } cookie;
+    } tracking;
+
+    struct {
+        char *honeypot; /* field name; filled = bot; default "le_hp" */
+        le_strlist_t
+            redirect_allowlist; /* exact URLs or origins ("https://a.example") allowed as _next */
+        uint32_t max_fields;
+    } forms;
+
+    struct {
+        le_consent_mode_t consent;
+        char *consent_cookie;       /* name of a site consent cookie, NULL when unset */
+        char *consent_cookie_value; /* value meaning "yes"; NULL = any value but "0"/"false"/"no" */
+        bool honour_gpc;
+        uint8_t ip_mask_v4; /* bits cleared at rest, default 16 */
+        uint8_t ip_mask_v6; /* default 80 */
+    } privacy;
+
+    struct {
+        char *data_dir;
+        uint64_t segment_size;
+        le_fsync_mode_t fsync;
+        uint32_t fsync_interval_ms;
+        uint64_t buffer_limit; /* bytes queued for the writer before appends are refused */
+    } store;
+
+    struct {
+        char *listen;
+        char *token; /* NULL when unset */
+    } admin;
+
+    struct {
+        int level; /* le_log_level_t */
+    } log;
+} le_config_t;
+
+/*
+ * Load and validate a config file. On success returns 0 and *out holds a
+ * config with one reference. On failure returns LE_EINVAL (or -errno when
+ * the file cannot be read), *out is NULL, and every error is appended to
+ * errors as one "file:line:col: key.path: message\n" line.
+ */
+int le_config_load(const char *path, le_config_t **out, le_buf_t *errors);
+
+/* The same for YAML held in memory; name stands for the file in messages. */
+int le_config_load_string(const char *name, const char *yaml, size_t len, le_config_t **out,
+                          le_buf_t *errors);
+
+/* Every key at its default (as if loading an empty document). Never fails. */
+le_config_t *le_config_default(void);
+
+le_config_t *le_config_ref(le_config_t *c);
+void le_config_unref(le_config_t *c);
+
+#endif

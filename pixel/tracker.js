@@ -1,0 +1,1 @@
+/* leadedge tracker */

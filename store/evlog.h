@@ -1,0 +1,81 @@
+/*
+ * evlog.h: the append-only event log in store.data_dir.
+ *
+ * Files: <data_dir>/events-<seq:08>.log, each a sequence of frames
+ * (frame.h) holding one record (record.h) each; a new segment starts when
+ * the current one would pass store.segment_size.
+ *
+ * Writing: le_evlog_append may be called from any worker thread. It encodes
+ * the event on the caller's thread, then copies the frame into the shared
+ * pending buffer under a short mutex. One writer thread swaps that buffer out
+ * every fsync_interval (group commit), writes it, and fsyncs according to
+ * the fsync mode. A failed write or fsync is fatal for the log: every later
+ * append fails with -EIO and le_evlog_healthy() turns false; nothing pretends
+ * to be durable.
+ *
+ * Opening recovers: a torn tail of the newest segment (an incomplete or
+ * checksum-failing last frame) is cut off and reported.
+ */
+#ifndef LE_EVLOG_H
+#define LE_EVLOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "event.h"
+
+typedef struct le_evlog_s le_evlog_t;
+
+typedef struct {
+    const char *dir;       /* created (mode 0700) when missing */
+    uint64_t segment_size; /* rotate before a segment passes this */
+    int fsync_mode;        /* le_fsync_mode_t from config.h */
+    uint32_t fsync_interval_ms;
+    uint64_t buffer_limit; /* pending bytes past which appends fail with LE_EFULL */
+} le_evlog_opts_t;
+
+typedef struct {
+    uint64_t appended; /* events accepted by le_evlog_append */
+    uint64_t refused;  /* appends refused (full buffer or failed log) */
+    uint64_t written;  /* events written to a file */
+    uint64_t bytes;    /* bytes written */
+    uint64_t fsyncs;
+    uint64_t segments;   /* segments created by this process */
+    uint64_t torn_bytes; /* bytes cut from a torn tail at open */
+} le_evlog_stats_t;
+
+/*
+ * Open (creating dir and the first segment as needed), recover the tail and
+ * start the writer thread. Returns 0 or -errno / LE_ECORRUPT; on failure
+ * *msg (if non-NULL) is set to a static or malloc'd description the caller
+ * frees with free() (always malloc'd).
+ */
+int le_evlog_open(le_evlog_t **out, const le_evlog_opts_t *opts, char **msg);
+
+/* Thread-safe. 0, LE_EFULL (pending buffer over its limit) or -EIO (log failed). */
+int le_evlog_append(le_evlog_t *l, const le_event_t *ev);
+
+/* Block until everything appended before the call is written (and fsynced
+ * unless the mode is never). 0 or -EIO. */
+int le_evlog_flush(le_evlog_t *l);
+
+/* Flush, stop the writer thread, close files, free. NULL is a no-op. */
+void le_evlog_close(le_evlog_t *l);
+
+bool le_evlog_healthy(le_evlog_t *l);
+void le_evlog_stats(le_evlog_t *l, le_evlog_stats_t *out);
+
+/*
+ * Reading (for `leadedge events`): visit every record in every segment of
+ * dir, oldest first. cb returns 0 to go on, non-zero to stop (that value is
+ * returned). A torn tail in the newest segment is skipped and reported on
+ * err; corruption inside a segment is reported with file and offset and ends
+ * the scan with LE_ECORRUPT. With follow, keep waiting for new records
+ * (and new segments) until *stop becomes true (checked at least every 200 ms).
+ */
+typedef int (*le_evlog_visit_cb)(void *ud, const void *payload, size_t len);
+int le_evlog_scan(const char *dir, bool follow, volatile int *stop, le_evlog_visit_cb cb, void *ud,
+                  FILE *err);
+
+#endif

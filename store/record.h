@@ -1,0 +1,30 @@
+/*
+ * record.h: an event as a msgpack record, and back out as JSON.
+ *
+ * The record is one msgpack map with short string keys (see record.c for the
+ * full key list, and docs/event-log.md). Empty strings and zero values are
+ * left out. Decoding is tolerant of unknown keys so that later versions can
+ * add fields without breaking older readers.
+ */
+#ifndef LE_RECORD_H
+#define LE_RECORD_H
+
+#include <msgpack.h>
+
+#include "buf.h"
+#include "event.h"
+
+/* Append the msgpack encoding of ev to sb (the payload, without frame). */
+void le_record_encode(const le_event_t *ev, msgpack_sbuffer *sb);
+
+/*
+ * Append one JSON object (no trailing newline) describing the record in
+ * payload[0..len) to out. Returns 0, or LE_ECORRUPT when the payload is not
+ * a well-formed record (out is then unchanged).
+ */
+int le_record_to_json(const void *payload, size_t len, le_buf_t *out);
+
+/* A one-line human summary: "2026-11-26T17:26:01.123Z pageview <id> <url>". */
+int le_record_to_text(const void *payload, size_t len, le_buf_t *out);
+
+#endif
