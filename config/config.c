@@ -1,1 +1,1032 @@
-/* placeholder */
+/*
+ * config.c: the directive table, and loading YAML into an immutable le_config_t.
+ *
+ * Every key lives in one table below: its dotted name, type, where it goes in le_config_t, its
+ * bounds, its default (written as the YAML a user would write, and parsed by the same code) and
+ * an optional validator. Sections ("server.limits") are not listed: they are whatever prefixes
+ * the names have. Loading parses the document into a node tree (yaml_tree.c), starts from the
+ * defaults, walks the tree against the table, then runs the few checks that involve more than
+ * one key. Nothing stops at the first error: every problem in the file is reported, one line
+ * each, "file:line:col: key.path: message", and the half-built config is thrown away.
+ */
+#include "config_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "log.h"
+
+_Static_assert(LE_LOG_DEBUG == 0 && LE_LOG_INFO == 1 && LE_LOG_WARN == 2 && LE_LOG_ERROR == 3,
+               "log.level values are indexes into level_names");
+_Static_assert(LE_CONSENT_NOT_REQUIRED == 1 && LE_SAMESITE_NONE == 2 && LE_FSYNC_NEVER == 2,
+               "enum values are indexes into their names");
+
+#define KIB 1024ull
+#define MIB (1024ull * KIB)
+#define GIB (1024ull * MIB)
+#define SEC 1000ull
+#define MINUTE (60 * SEC)
+#define HOUR (60 * MINUTE)
+#define DAY (24 * HOUR)
+
+#define MAX_FILE (16 * MIB) /* a config file larger than this is a mistake */
+#define MAX_KEY 64          /* bytes of a key shown in a message */
+#define LISTEN_EXPECT "expected host:port or [ipv6]:port such as 127.0.0.1:8080"
+
+typedef enum {
+    T_STR,      /* char *; F_OPTIONAL: NULL when unset */
+    T_BOOL,     /* bool */
+    T_UINT,     /* uint8/16/32/64 by field size, bounds min..max */
+    T_SIZE,     /* bytes, integer or k/M/G suffix */
+    T_DUR,      /* milliseconds, or whole seconds with F_SECONDS; bounds in ms */
+    T_ENUM,     /* int: the index of the value in names */
+    T_STRLIST,  /* le_strlist_t */
+    T_CIDRLIST, /* le_cidr_t * at off, size_t count at off2 */
+    T_LISTEN,   /* char * as written; host (char *) at off2 and port at off3 when off2 != 0 */
+    T_WORKERS,  /* uint32: `auto` or min..max */
+} dtype_t;
+
+enum { F_OPTIONAL = 1, F_SECONDS = 2 };
+
+/* A validator sees a string that passed the generic checks; it may normalise it in place and
+ * returns NULL or a message. */
+typedef const char *check_fn(char *s, size_t len);
+
+typedef struct {
+    const char *name;
+    dtype_t type;
+    size_t off, size;
+    size_t off2, off3;
+    uint64_t min, max;
+    const char *def; /* default as YAML text; NULL: unset / empty list */
+    const char *const *names;
+    check_fn *check;
+    unsigned flags;
+} directive_t;
+
+static check_fn check_cookie_name, check_cookie_value, check_domain, check_field_name, check_token,
+    check_origin, check_url;
+
+static const char *const consent_names[] = {"required", "not_required", NULL};
+static const char *const samesite_names[] = {"lax", "strict", "none", NULL};
+static const char *const fsync_names[] = {"interval", "always", "never", NULL};
+static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
+
+#define O(m) offsetof(le_config_t, m)
+#define F(m) O(m), sizeof(((le_config_t *)0)->m)
+#define UINT(n, m, lo, hi, d)                                                                      \
+    { n, T_UINT, F(m), .min = (lo), .max = (hi), .def = (d) }
+#define SIZE(n, m, lo, hi, d)                                                                      \
+    { n, T_SIZE, F(m), .min = (lo), .max = (hi), .def = (d) }
+#define DUR_MS(n, m, lo, hi, d)                                                                    \
+    { n, T_DUR, F(m), .min = (lo), .max = (hi), .def = (d) }
+#define DUR_S(n, m, lo, hi, d)                                                                     \
+    { n, T_DUR, F(m), .min = (lo), .max = (hi), .def = (d), .flags = F_SECONDS }
+#define STR(n, m, d, chk, fl)                                                                      \
+    { n, T_STR, F(m), .def = (d), .check = (chk), .flags = (fl) }
+#define BOOL(n, m, d)                                                                              \
+    { n, T_BOOL, F(m), .def = (d) }
+#define ENUM(n, m, vals, d)                                                                        \
+    { n, T_ENUM, F(m), .names = (vals), .def = (d) }
+#define STRLIST(n, m, chk)                                                                         \
+    { n, T_STRLIST, F(m), .check = (chk) }
+
+/* The one place where keys, bounds and defaults are written down. Keep docs/configuration.md and
+ * config/leadedge.yaml in step (a unit test checks both). */
+static const directive_t table[] = {
+    {"server.listen", T_LISTEN, F(server.listen), .off2 = O(server.listen_host),
+     .off3 = O(server.listen_port), .def = "127.0.0.1:8080"},
+    {"server.workers", T_WORKERS, F(server.workers), .min = 1, .max = 256, .def = "auto"},
+    {"server.trusted_proxies", T_CIDRLIST, F(server.trusted_proxies),
+     .off2 = O(server.ntrusted_proxies)},
+    UINT("server.max_connections", server.max_connections, 1, 1000000, "10000"),
+    UINT("server.backlog", server.backlog, 1, 65535, "511"),
+    SIZE("server.limits.request_line", server.limits.request_line, 256, MIB, "8k"),
+    SIZE("server.limits.header_bytes", server.limits.header_bytes, KIB, MIB, "16k"),
+    UINT("server.limits.header_count", server.limits.header_count, 4, 1000, "64"),
+    SIZE("server.limits.body", server.limits.body, KIB, 64 * MIB, "64k"),
+    UINT("server.limits.params", server.limits.params, 1, 10000, "256"),
+    DUR_MS("server.timeouts.header", server.timeouts.header_ms, 100, HOUR, "10s"),
+    DUR_MS("server.timeouts.body", server.timeouts.body_ms, 100, HOUR, "10s"),
+    DUR_MS("server.timeouts.idle", server.timeouts.idle_ms, 100, HOUR, "60s"),
+    DUR_MS("server.timeouts.shutdown", server.timeouts.shutdown_ms, 100, HOUR, "10s"),
+
+    STRLIST("tracking.allowed_origins", tracking.allowed_origins, check_origin),
+    DUR_S("tracking.cors_max_age", tracking.cors_max_age_s, 0, DAY, "600s"),
+    UINT("tracking.max_batch", tracking.max_batch, 1, 1000, "50"),
+    UINT("tracking.max_props", tracking.max_props, 0, 1000, "32"),
+    SIZE("tracking.max_value_len", tracking.max_value_len, 64, MIB, "2048"),
+    STR("tracking.cookie.name", tracking.cookie.name, "le_vid", check_cookie_name, 0),
+    DUR_S("tracking.cookie.max_age", tracking.cookie.max_age_s, HOUR, 400 * DAY, "395d"),
+    ENUM("tracking.cookie.same_site", tracking.cookie.same_site, samesite_names, "lax"),
+    BOOL("tracking.cookie.secure", tracking.cookie.secure, "false"),
+    STR("tracking.cookie.domain", tracking.cookie.domain, NULL, check_domain, F_OPTIONAL),
+
+    STR("forms.honeypot", forms.honeypot, "le_hp", check_field_name, 0),
+    STRLIST("forms.redirect_allowlist", forms.redirect_allowlist, check_url),
+    UINT("forms.max_fields", forms.max_fields, 1, 1000, "64"),
+
+    ENUM("privacy.consent", privacy.consent, consent_names, "required"),
+    STR("privacy.consent_cookie", privacy.consent_cookie, NULL, check_cookie_name, F_OPTIONAL),
+    STR("privacy.consent_cookie_value", privacy.consent_cookie_value, NULL, check_cookie_value,
+        F_OPTIONAL),
+    BOOL("privacy.honour_gpc", privacy.honour_gpc, "true"),
+    UINT("privacy.ip_mask_v4", privacy.ip_mask_v4, 0, 32, "16"),
+    UINT("privacy.ip_mask_v6", privacy.ip_mask_v6, 0, 128, "80"),
+
+    STR("store.data_dir", store.data_dir, "./data", NULL, 0),
+    SIZE("store.segment_size", store.segment_size, MIB, 4 * GIB, "64M"),
+    ENUM("store.fsync", store.fsync, fsync_names, "interval"),
+    DUR_MS("store.fsync_interval", store.fsync_interval_ms, 1, 10 * SEC, "10ms"),
+    SIZE("store.buffer_limit", store.buffer_limit, MIB, 4 * GIB, "64M"),
+
+    {"admin.listen", T_LISTEN, F(admin.listen), .def = "127.0.0.1:9090"},
+    STR("admin.token", admin.token, NULL, check_token, F_OPTIONAL),
+
+    ENUM("log.level", log.level, level_names, "info"),
+};
+
+#define NKEYS LE_ARRAY_SIZE(table)
+
+enum { UNSEEN = 0, SET_OK, SET_BAD };
+
+typedef struct {
+    const char *file;
+    le_buf_t *errors;
+    int nerr;
+    le_config_t *c;
+    const le__ynode_t *node[NKEYS]; /* where each key was written, NULL when not */
+    uint8_t state[NKEYS];
+} ctx_t;
+
+const char *le__config_key(size_t i) {
+    return i < NKEYS ? table[i].name : NULL;
+}
+
+/* ---- errors ------------------------------------------------------------------------------- */
+
+static void report(ctx_t *x, const le__ynode_t *n, const char *path, const char *fmt, ...)
+    LE_PRINTF(4, 5);
+
+static void report(ctx_t *x, const le__ynode_t *n, const char *path, const char *fmt, ...) {
+    va_list ap;
+    char msg[512];
+    x->nerr++;
+    if (!x->errors) return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    le_buf_printf(x->errors, "%s:%u:%u: %s: %s\n", x->file, n ? n->line : 1, n ? n->col : 1, path,
+                  msg);
+}
+
+/* A key fit for a one-line message: control characters, quotes and backslashes become '?', at
+ * most MAX_KEY bytes without cutting a UTF-8 sequence. */
+static void show_key(char *out, const char *s, size_t len) {
+    size_t n = len;
+    if (n > MAX_KEY) {
+        n = MAX_KEY;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        out[i] = (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\') ? '?' : (char)ch;
+    }
+    if (n < len) memcpy(out + n, "...", 3), n += 3;
+    out[n] = '\0';
+}
+
+/* Only keys made of [a-z0-9_] can name a directive or a section. */
+static bool plain_key(const le__ynode_t *k) {
+    if (k->len == 0 || k->len > MAX_KEY) return false;
+    for (size_t i = 0; i < k->len; i++) {
+        char ch = k->str[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_')) return false;
+    }
+    return true;
+}
+
+/* ---- storing into the struct -------------------------------------------------------------- */
+
+static void *field(le_config_t *c, size_t off) {
+    return (char *)c + off;
+}
+
+static void put_uint(le_config_t *c, const directive_t *d, uint64_t v) {
+    void *p = field(c, d->off);
+    switch (d->size) {
+        case 1:
+            *(uint8_t *)p = (uint8_t)v;
+            break;
+        case 2:
+            *(uint16_t *)p = (uint16_t)v;
+            break;
+        case 4:
+            *(uint32_t *)p = (uint32_t)v;
+            break;
+        default:
+            *(uint64_t *)p = v;
+            break;
+    }
+}
+
+static void put_str(le_config_t *c, size_t off, char *s) {
+    char **p = field(c, off);
+    free(*p);
+    *p = s;
+}
+
+static void free_strlist(le_strlist_t *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+static void free_value(le_config_t *c, const directive_t *d) {
+    switch (d->type) {
+        case T_STR:
+            put_str(c, d->off, NULL);
+            break;
+        case T_LISTEN:
+            put_str(c, d->off, NULL);
+            if (d->off2) put_str(c, d->off2, NULL);
+            break;
+        case T_STRLIST:
+            free_strlist(field(c, d->off));
+            break;
+        case T_CIDRLIST:
+            free(*(le_cidr_t **)field(c, d->off));
+            *(le_cidr_t **)field(c, d->off) = NULL;
+            *(size_t *)field(c, d->off2) = 0;
+            break;
+        default:
+            break;
+    }
+}
+
+/* ---- scalar parsers ----------------------------------------------------------------------- */
+
+enum { P_OK = 0, P_MALFORMED = -1, P_RANGE = -2 };
+
+/* Decimal digits at *s; advances *s. P_RANGE on overflow, P_MALFORMED when there are none. */
+static int digits(const char **s, uint64_t *v) {
+    const char *p = *s;
+    uint64_t x = 0;
+    bool over = false;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned dgt = (unsigned)(*p - '0');
+        if (x > (UINT64_MAX - dgt) / 10)
+            over = true;
+        else
+            x = x * 10 + dgt;
+    }
+    if (p == *s) return P_MALFORMED;
+    *s = p;
+    *v = x;
+    return over ? P_RANGE : P_OK;
+}
+
+/* A leading '-' before a well-formed number is out of range, not malformed: the message then
+ * says what is allowed. */
+static int parse_uint(const char *s, uint64_t *v) {
+    bool neg = *s == '-';
+    if (neg || *s == '+') s++;
+    int rc = digits(&s, v);
+    if (rc == P_MALFORMED || *s) return P_MALFORMED;
+    return neg && *v ? P_RANGE : rc;
+}
+
+static int parse_size(const char *s, uint64_t *v) {
+    static const struct {
+        const char *sfx;
+        uint64_t mul;
+    } sfx[] = {{"", 1},    {"k", KIB},   {"K", KIB}, {"KiB", KIB}, {"m", MIB},
+               {"M", MIB}, {"MiB", MIB}, {"g", GIB}, {"G", GIB},   {"GiB", GIB}};
+    bool neg = *s == '-';
+    uint64_t n;
+    if (neg) s++;
+    int rc = digits(&s, &n);
+    if (rc == P_MALFORMED) return rc;
+    const char *t = s;
+    while (*t == ' ') t++;
+    for (size_t i = 0; i < LE_ARRAY_SIZE(sfx); i++) {
+        if (strcmp(t, sfx[i].sfx) != 0 || (i == 0 && t != s)) continue;
+        if (rc == P_RANGE || (neg && n) || n > UINT64_MAX / sfx[i].mul) return P_RANGE;
+        *v = n * sfx[i].mul;
+        return P_OK;
+    }
+    return P_MALFORMED;
+}
+
+/* "10s", "250ms", "1h30m"; a bare integer is seconds. Result in milliseconds. */
+static int parse_duration(const char *s, uint64_t *ms) {
+    static const struct {
+        const char *unit;
+        uint64_t mul;
+    } units[] = {{"ms", 1}, {"s", SEC}, {"m", MINUTE}, {"h", HOUR}, {"d", DAY}};
+    bool neg = *s == '-', range = false;
+    uint64_t total = 0, n;
+    if (neg) s++;
+    int rc = digits(&s, &n);
+    if (rc == P_MALFORMED) return rc;
+    if (*s == '\0') { /* bare integer: seconds */
+        if (rc == P_RANGE || n > UINT64_MAX / SEC || (neg && n)) return P_RANGE;
+        *ms = n * SEC;
+        return P_OK;
+    }
+    for (;;) {
+        size_t i, ulen = 0;
+        for (i = 0; i < LE_ARRAY_SIZE(units); i++) {
+            ulen = strlen(units[i].unit);
+            if (strncmp(s, units[i].unit, ulen) == 0) break;
+        }
+        if (i == LE_ARRAY_SIZE(units)) return P_MALFORMED;
+        s += ulen;
+        if (rc == P_RANGE || n > (UINT64_MAX - total) / units[i].mul)
+            range = true;
+        else
+            total += n * units[i].mul;
+        if (*s == '\0') break;
+        rc = digits(&s, &n);
+        if (rc == P_MALFORMED || *s == '\0') return P_MALFORMED;
+    }
+    if (range || (neg && total)) return P_RANGE;
+    *ms = total;
+    return P_OK;
+}
+
+static int parse_bool(const char *s, bool *v) {
+    static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
+    le_str_t str = le_str(s);
+    for (size_t i = 0; i < 3; i++) {
+        if (le_str_ieq(str, yes[i])) return *v = true, P_OK;
+        if (le_str_ieq(str, no[i])) return *v = false, P_OK;
+    }
+    return P_MALFORMED;
+}
+
+static void fmt_size(char *out, size_t cap, uint64_t v) {
+    if (v && v % GIB == 0)
+        snprintf(out, cap, "%lluG", (unsigned long long)(v / GIB));
+    else if (v && v % MIB == 0)
+        snprintf(out, cap, "%lluM", (unsigned long long)(v / MIB));
+    else if (v && v % KIB == 0)
+        snprintf(out, cap, "%lluk", (unsigned long long)(v / KIB));
+    else
+        snprintf(out, cap, "%llu", (unsigned long long)v);
+}
+
+static void fmt_duration(char *out, size_t cap, uint64_t ms) {
+    if (ms && ms % DAY == 0)
+        snprintf(out, cap, "%llud", (unsigned long long)(ms / DAY));
+    else if (ms && ms % HOUR == 0)
+        snprintf(out, cap, "%lluh", (unsigned long long)(ms / HOUR));
+    else if (ms && ms % MINUTE == 0)
+        snprintf(out, cap, "%llum", (unsigned long long)(ms / MINUTE));
+    else if (ms % SEC == 0)
+        snprintf(out, cap, "%llus", (unsigned long long)(ms / SEC));
+    else
+        snprintf(out, cap, "%llums", (unsigned long long)ms);
+}
+
+/* ---- validators for strings --------------------------------------------------------------- */
+
+static bool is_tchar(unsigned char ch) {
+    return ch > 0x20 && ch < 0x7f && !strchr("()<>@,;:\\\"/[]?={}", ch);
+}
+
+/* RFC 6265 cookie-name = token (RFC 7230). */
+static const char *check_cookie_name(char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (!is_tchar((unsigned char)s[i]))
+            return "must be a cookie name: letters, digits and !#$%&'*+-.^_`|~ only";
+    return NULL;
+}
+
+/* RFC 6265 cookie-octet: visible ASCII except DQUOTE, comma, semicolon and backslash. */
+static const char *check_cookie_value(char *s, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == ',' || ch == ';' || ch == '\\')
+            return "must be a cookie value: visible ASCII without spaces, '\"', ',', ';' or '\\'";
+    }
+    return NULL;
+}
+
+static const char *check_domain(char *s, size_t len) {
+    bool label = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        bool alnum =
+            (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        if (alnum)
+            label = true;
+        else if (ch != '-' && ch != '.')
+            return "expected a domain name such as example.com (no scheme, port, spaces or ';')";
+    }
+    return label ? NULL
+                 : "expected a domain name such as example.com (no scheme, port, spaces "
+                   "or ';')";
+}
+
+static const char *check_field_name(char *s, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= 0x20 || ch == 0x7f || ch == '&' || ch == '=')
+            return "must be a form field name without spaces, '&' or '='";
+    }
+    return NULL;
+}
+
+static const char *check_token(char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return "must be printable ASCII without spaces";
+    return len < 16 ? "must be at least 16 characters" : NULL;
+}
+
+static bool is_alnum(unsigned char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+static void lower(char *p, const char *end) {
+    for (; p < end; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+}
+
+/* host[:port] at *p, ending at one of stop (or NUL). Lowercases the host. */
+static bool authority(char **pp, const char *stop) {
+    char *p = *pp, *h = p;
+    if (*p == '[') {
+        for (p++; *p && *p != ']'; p++)
+            if (!(is_alnum((unsigned char)*p) || *p == ':' || *p == '.')) return false;
+        if (*p != ']' || p == h + 1) return false;
+        p++;
+    } else {
+        while (is_alnum((unsigned char)*p) || *p == '-' || *p == '.' || *p == '_') p++;
+        if (p == h) return false;
+    }
+    lower(h, p);
+    if (*p == ':') {
+        uint64_t port;
+        const char *q = ++p;
+        if (digits(&q, &port) != P_OK || port < 1 || port > 65535) return false;
+        p = (char *)q;
+    }
+    if (*p && !strchr(stop, *p)) return false;
+    *pp = p;
+    return true;
+}
+
+/* An origin as browsers send it: scheme://host[:port], nothing after. Lowercased in place, as
+ * browsers serialise origins in lower case and pixel/ compares them exactly. */
+static const char *check_origin(char *s, size_t len) {
+    static const char *msg = "expected an origin such as https://www.example.com "
+                             "(scheme://host[:port], no path or trailing slash)";
+    char *p = s;
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) return msg;
+    while (is_alnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.') p++;
+    if (strncmp(p, "://", 3) != 0) return msg;
+    lower(s, p);
+    p += 3;
+    if (!authority(&p, "") || *p) return msg;
+    return NULL;
+}
+
+/* An http(s) URL without user info or spaces; scheme and host lowercased in place. */
+static const char *check_url(char *s, size_t len) {
+    static const char *msg = "expected an http:// or https:// URL such as "
+                             "https://www.example.com/thanks";
+    size_t skip;
+    if (strncasecmp(s, "http://", 7) == 0)
+        skip = 7;
+    else if (strncasecmp(s, "https://", 8) == 0)
+        skip = 8;
+    else
+        return msg;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] == 0x7f) return msg;
+    lower(s, s + skip);
+    char *p = s + skip;
+    if (!authority(&p, "/?#")) return msg;
+    return NULL;
+}
+
+/* ---- one value ---------------------------------------------------------------------------- */
+
+static bool is_scalar(const le__ynode_t *v) {
+    return v->kind == LE__YSCALAR && !v->null;
+}
+
+/* A scalar that C string functions see whole. */
+static bool is_text(const le__ynode_t *v) {
+    return is_scalar(v) && !memchr(v->str, '\0', v->len);
+}
+
+/* The checks every string gets. NULL or a message. */
+static const char *string_ok(const le__ynode_t *v) {
+    if (v->len == 0) return "must not be empty";
+    if (memchr(v->str, '\0', v->len) || memchr(v->str, '\r', v->len) ||
+        memchr(v->str, '\n', v->len))
+        return "must not contain NUL, CR or LF";
+    return NULL;
+}
+
+/* A checked, validated heap copy of a string node, or NULL after reporting. */
+static char *take_string(ctx_t *x, const le__ynode_t *v, const char *path, check_fn *check,
+                         const char *expect) {
+    const char *msg;
+    if (!is_scalar(v)) {
+        report(x, v, path, "%s", expect);
+        return NULL;
+    }
+    if ((msg = string_ok(v))) {
+        report(x, v, path, "%s", msg);
+        return NULL;
+    }
+    char *s = le_xstrndup(v->str, v->len);
+    if (check && (msg = check(s, v->len))) {
+        report(x, v, path, "%s", msg);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void between(ctx_t *x, const le__ynode_t *v, const char *path, const directive_t *d) {
+    char lo[32], hi[32];
+    if (d->type == T_SIZE) {
+        fmt_size(lo, sizeof(lo), d->min);
+        fmt_size(hi, sizeof(hi), d->max);
+    } else if (d->type == T_DUR) {
+        fmt_duration(lo, sizeof(lo), d->min);
+        fmt_duration(hi, sizeof(hi), d->max);
+    } else {
+        snprintf(lo, sizeof(lo), "%llu", (unsigned long long)d->min);
+        snprintf(hi, sizeof(hi), "%llu", (unsigned long long)d->max);
+    }
+    report(x, v, path, "must be between %s and %s", lo, hi);
+}
+
+static void set_number(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
+    static const char *expect[] = {[T_UINT] = "expected an integer",
+                                   [T_SIZE] = "expected a size such as 64k",
+                                   [T_DUR] = "expected a duration such as 10s",
+                                   [T_WORKERS] = "expected auto or an integer"};
+    uint64_t n = 0;
+    int rc;
+    if (!is_text(v)) {
+        report(x, v, path, "%s", expect[d->type]);
+        return;
+    }
+    if (d->type == T_WORKERS && strcmp(v->str, "auto") == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        put_uint(x->c, d, (uint64_t)(cpus < 1 ? 1 : cpus > (long)d->max ? (long)d->max : cpus));
+        return;
+    }
+    rc = d->type == T_SIZE  ? parse_size(v->str, &n)
+         : d->type == T_DUR ? parse_duration(v->str, &n)
+                            : parse_uint(v->str, &n);
+    if (rc == P_MALFORMED) {
+        report(x, v, path, "%s", expect[d->type]);
+        return;
+    }
+    if (rc == P_RANGE || n < d->min || n > d->max) {
+        between(x, v, path, d);
+        return;
+    }
+    if (d->type == T_DUR && (d->flags & F_SECONDS)) {
+        if (n % SEC) {
+            report(x, v, path, "must be a whole number of seconds");
+            return;
+        }
+        n /= SEC;
+    }
+    put_uint(x->c, d, n);
+}
+
+static void set_enum(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
+    if (is_scalar(v)) {
+        for (int i = 0; d->names[i]; i++) {
+            if (strlen(d->names[i]) == v->len && memcmp(d->names[i], v->str, v->len) == 0) {
+                *(int *)field(x->c, d->off) = i;
+                return;
+            }
+        }
+    }
+    char list[256];
+    size_t n = 0;
+    for (int i = 0; d->names[i]; i++)
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", d->names[i]);
+    report(x, v, path, "expected one of: %s", list);
+}
+
+static void set_list(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
+    char ipath[200];
+    free_value(x->c, d);
+    if (v->kind == LE__YSCALAR && v->null) return; /* `key:` or `key: ~` is the empty list */
+    if (v->kind != LE__YSEQ) {
+        report(x, v, path, "expected a list");
+        return;
+    }
+    if (v->n == 0) return;
+    if (d->type == T_STRLIST) {
+        le_strlist_t *l = field(x->c, d->off);
+        l->items = le_xcalloc(v->n, sizeof(char *));
+        for (size_t i = 0; i < v->n; i++) {
+            snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+            char *s = take_string(x, v->kids[i], ipath, d->check, "expected a string");
+            if (s) l->items[l->n++] = s;
+        }
+        return;
+    }
+    le_cidr_t *cidrs = le_xcalloc(v->n, sizeof(le_cidr_t));
+    size_t n = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        const le__ynode_t *it = v->kids[i];
+        const char *msg;
+        bool host_bits;
+        snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+        if (!is_scalar(it)) {
+            report(x, it, ipath, "expected an IP address or network such as 10.0.0.0/8");
+        } else if ((msg = string_ok(it))) {
+            report(x, it, ipath, "%s", msg);
+        } else if ((msg = le__cidr_parse(it->str, &cidrs[n], &host_bits)) && host_bits) {
+            char net[INET6_ADDRSTRLEN];
+            inet_ntop(cidrs[n].family, cidrs[n].addr, net, sizeof(net));
+            report(x, it, ipath, "host bits set (did you mean %s/%u?)", net, cidrs[n].prefix);
+        } else if (msg) {
+            report(x, it, ipath, "%s", msg);
+        } else {
+            n++;
+        }
+    }
+    *(le_cidr_t **)field(x->c, d->off) = cidrs;
+    *(size_t *)field(x->c, d->off2) = n;
+}
+
+static void set_listen(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
+    char host[LE_LISTEN_HOST_MAX];
+    uint16_t port;
+    const char *msg;
+    char *s = take_string(x, v, path, NULL, LISTEN_EXPECT);
+    if (!s) return;
+    if ((msg = le__listen_parse(s, host, &port))) {
+        report(x, v, path, "%s", msg);
+        free(s);
+        return;
+    }
+    put_str(x->c, d->off, s);
+    if (d->off2) {
+        put_str(x->c, d->off2, le_xstrdup(host));
+        *(uint16_t *)field(x->c, d->off3) = port;
+    }
+}
+
+static void set_value(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
+    switch (d->type) {
+        case T_STR:
+            if (v->kind == LE__YSCALAR && v->null && (d->flags & F_OPTIONAL)) {
+                put_str(x->c, d->off, NULL);
+            } else {
+                char *s = take_string(x, v, path, d->check, "expected a string");
+                if (s) put_str(x->c, d->off, s);
+            }
+            break;
+        case T_BOOL: {
+            bool b;
+            if (!is_text(v) || parse_bool(v->str, &b) != P_OK)
+                report(x, v, path, "expected true or false");
+            else
+                *(bool *)field(x->c, d->off) = b;
+            break;
+        }
+        case T_UINT:
+        case T_SIZE:
+        case T_DUR:
+        case T_WORKERS:
+            set_number(x, d, v, path);
+            break;
+        case T_ENUM:
+            set_enum(x, d, v, path);
+            break;
+        case T_STRLIST:
+        case T_CIDRLIST:
+            set_list(x, d, v, path);
+            break;
+        case T_LISTEN:
+            set_listen(x, d, v, path);
+            break;
+    }
+}
+
+/* ---- walking the document ----------------------------------------------------------------- */
+
+static const directive_t *find(const char *name, size_t len) {
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strlen(table[i].name) == len && memcmp(table[i].name, name, len) == 0) return &table[i];
+    return NULL;
+}
+
+static bool is_section(const char *name, size_t len) {
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strncmp(table[i].name, name, len) == 0 && table[i].name[len] == '.') return true;
+    return false;
+}
+
+static size_t levenshtein(const char *a, size_t la, const char *b, size_t lb) {
+    size_t row[MAX_KEY + 1];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The known key under prefix closest to key: the smallest Levenshtein distance if it is at most 2
+ * (and less than the key's length), else the first name that shares a prefix of at least three
+ * bytes with the key (one being a prefix of the other). NULL when nothing is close; the name is
+ * written into out. */
+static const char *suggest(const char *prefix, size_t plen, const char *key, size_t klen, char *out,
+                           size_t cap) {
+    size_t best = 3;
+    const char *near = NULL, *pre = NULL;
+    size_t near_len = 0, pre_len = 0;
+    if (klen > MAX_KEY) return NULL;
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *name = table[i].name;
+        if (plen && (strncmp(name, prefix, plen) != 0 || name[plen] != '.')) continue;
+        const char *c = plen ? name + plen + 1 : name;
+        size_t clen = strcspn(c, ".");
+        if (clen > MAX_KEY) continue;
+        size_t dist = levenshtein(key, klen, c, clen);
+        if (dist < best && dist < klen) {
+            best = dist;
+            near = c;
+            near_len = clen;
+        }
+        if (!pre && klen >= 3 && clen >= 3 && memcmp(key, c, LE_MIN(klen, clen)) == 0) {
+            pre = c;
+            pre_len = clen;
+        }
+    }
+    if (!near) near = pre, near_len = pre_len;
+    if (!near) return NULL;
+    snprintf(out, cap, "%.*s", (int)near_len, near);
+    return out;
+}
+
+static void walk(ctx_t *x, const le__ynode_t *map, const char *prefix) {
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i + 1 < map->n; i += 2) {
+        const le__ynode_t *k = map->kids[i], *v = map->kids[i + 1];
+        char shown[MAX_KEY + 4], path[MAX_KEY + 64], near[MAX_KEY + 1];
+        bool dup = false;
+
+        if (k->kind != LE__YSCALAR) {
+            report(x, k, plen ? prefix : "top level", "keys must be strings");
+            continue;
+        }
+        show_key(shown, k->str, k->len);
+        snprintf(path, sizeof(path), "%s%s%s", prefix, plen ? "." : "", shown);
+        for (size_t j = 0; j < i && !dup; j += 2) {
+            const le__ynode_t *o = map->kids[j];
+            dup = o->kind == LE__YSCALAR && o->len == k->len && memcmp(o->str, k->str, k->len) == 0;
+        }
+        if (dup) {
+            report(x, k, path, "duplicate key \"%s\"", shown);
+            continue;
+        }
+
+        size_t len = strlen(path);
+        bool plain = plain_key(k);
+        const directive_t *d = plain ? find(path, len) : NULL;
+        if (d) {
+            int before = x->nerr;
+            x->node[d - table] = v;
+            set_value(x, d, v, path);
+            x->state[d - table] = x->nerr == before ? SET_OK : SET_BAD;
+        } else if (plain && is_section(path, len)) {
+            if (v->kind == LE__YMAP)
+                walk(x, v, path);
+            else if (!(v->kind == LE__YSCALAR && v->null))
+                report(x, v, path, "expected a mapping");
+        } else if (suggest(prefix, plen, k->str, k->len, near, sizeof(near))) {
+            report(x, k, path, "unknown key \"%s\" (did you mean \"%s\"?)", shown, near);
+        } else {
+            report(x, k, path, "unknown key \"%s\"", shown);
+        }
+    }
+}
+
+/* ---- checks across keys ------------------------------------------------------------------- */
+
+static size_t key_index(const char *name) {
+    const directive_t *d = find(name, strlen(name));
+    if (!d) abort(); /* a typo in this file */
+    return (size_t)(d - table);
+}
+
+/* Ports equal and hosts equal, or either host a wildcard: the second bind would fail. */
+static bool listen_clash(const char *a, const char *b) {
+    char ha[LE_LISTEN_HOST_MAX], hb[LE_LISTEN_HOST_MAX];
+    uint16_t pa, pb;
+    le_cidr_t ca, cb;
+    static const uint8_t zero[16];
+    if (le_listen_parse(a, ha, &pa) || le_listen_parse(b, hb, &pb) || pa != pb || pa == 0) return false;
+    if (le_cidr_parse(ha, &ca) || le_cidr_parse(hb, &cb)) return false;
+    size_t la = ca.family == AF_INET ? 4 : 16, lb = cb.family == AF_INET ? 4 : 16;
+    if (memcmp(ca.addr, zero, la) == 0 || memcmp(cb.addr, zero, lb) == 0) return true;
+    return ca.family == cb.family && memcmp(ca.addr, cb.addr, la) == 0;
+}
+
+static void cross_checks(ctx_t *x) {
+    le_config_t *c = x->c;
+    size_t same_site = key_index("tracking.cookie.same_site"),
+           secure = key_index("tracking.cookie.secure"), name = key_index("tracking.cookie.name"),
+           domain = key_index("tracking.cookie.domain"),
+           cvalue = key_index("privacy.consent_cookie_value"),
+           ccookie = key_index("privacy.consent_cookie"), slisten = key_index("server.listen"),
+           alisten = key_index("admin.listen");
+
+    /* Browsers drop SameSite=None cookies that are not Secure. Unwritten, secure follows; written
+     * false, it is a contradiction the user should resolve. */
+    if (x->state[same_site] != SET_BAD && x->state[secure] != SET_BAD &&
+        c->tracking.cookie.same_site == LE_SAMESITE_NONE && !c->tracking.cookie.secure) {
+        if (x->state[secure] == SET_OK)
+            report(x, x->node[secure], "tracking.cookie.secure",
+                   "must be true when same_site is none");
+        else
+            c->tracking.cookie.secure = true;
+    }
+    /* Cookie prefixes (RFC 6265bis): browsers refuse them without Secure, and __Host- with a
+     * Domain attribute. */
+    if (x->state[name] == SET_OK && x->state[secure] != SET_BAD) {
+        const char *n = c->tracking.cookie.name;
+        bool host = strncasecmp(n, "__Host-", 7) == 0;
+        if ((host || strncasecmp(n, "__Secure-", 9) == 0) && !c->tracking.cookie.secure)
+            report(x, x->node[name], "tracking.cookie.name",
+                   "a __Secure- or __Host- cookie needs secure: true");
+        if (host && c->tracking.cookie.domain && x->state[domain] == SET_OK)
+            report(x, x->node[domain], "tracking.cookie.domain",
+                   "must be unset for a __Host- cookie");
+    }
+    if (x->state[cvalue] == SET_OK && c->privacy.consent_cookie_value &&
+        x->state[ccookie] != SET_BAD && !c->privacy.consent_cookie)
+        report(x, x->node[cvalue], "privacy.consent_cookie_value",
+               "needs privacy.consent_cookie to be set");
+    if (x->state[slisten] != SET_BAD && x->state[alisten] != SET_BAD &&
+        (x->state[slisten] == SET_OK || x->state[alisten] == SET_OK) &&
+        listen_clash(c->server.listen, c->admin.listen)) {
+        if (x->state[alisten] == SET_OK)
+            report(x, x->node[alisten], "admin.listen", "must differ from server.listen (%s)",
+                   c->server.listen);
+        else
+            report(x, x->node[slisten], "server.listen", "must differ from admin.listen (%s)",
+                   c->admin.listen);
+    }
+}
+
+/* ---- load --------------------------------------------------------------------------------- */
+
+static void free_config(le_config_t *c) {
+    for (size_t i = 0; i < NKEYS; i++) free_value(c, &table[i]);
+    free(c->path);
+    free(c);
+}
+
+/* Every default goes through the same parser as a user's value: a default that does not pass its
+ * own bounds is a bug in the table and aborts at the first load. */
+static void apply_defaults(le_config_t *c) {
+    ctx_t x = {.file = "<default>", .c = c};
+    for (size_t i = 0; i < NKEYS; i++) {
+        const directive_t *d = &table[i];
+        uint64_t max = d->type == T_DUR && (d->flags & F_SECONDS) ? d->max / SEC : d->max;
+        if ((d->type == T_UINT || d->type == T_SIZE || d->type == T_DUR) && d->size < 8 &&
+            max >> (8 * d->size)) {
+            fprintf(stderr, "leadedge: config.c: %s: bound too big for its field\n", d->name);
+            abort();
+        }
+        if (d->type == T_ENUM && d->size != sizeof(int)) {
+            fprintf(stderr, "leadedge: config.c: %s: an enum field must be int-sized\n", d->name);
+            abort();
+        }
+        if (!d->def) continue;
+        le__ynode_t n = {.kind = LE__YSCALAR, .str = d->def, .len = strlen(d->def)};
+        set_value(&x, d, &n, d->name);
+    }
+    if (x.nerr) {
+        fprintf(stderr, "leadedge: config.c: a default in the directive table is invalid\n");
+        abort();
+    }
+}
+
+int le_config_load_string(const char *name, const char *yaml, size_t len, le_config_t **out,
+                          le_buf_t *errors) {
+    char first[4096];
+    le_arena_t a;
+    le__ynode_t *root = NULL;
+    le__yerror_t ye;
+    le_config_t *c = le_xcalloc(1, sizeof(*c));
+    ctx_t x = {.file = name ? name : "<string>", .errors = errors, .c = c};
+    int rc = 0;
+
+    *out = NULL;
+    atomic_init(&c->refs, 1);
+    c->path = le_xstrdup(x.file);
+    apply_defaults(c);
+
+    le_arena_init(&a, first, sizeof(first));
+    if (le__yaml_parse(&a, yaml ? yaml : "", yaml ? len : 0, &root, &ye) != 0) {
+        if (errors) le_buf_printf(errors, "%s:%u:%u: %s\n", x.file, ye.line, ye.col, ye.msg);
+        rc = LE_EINVAL;
+        goto done;
+    }
+    if (root && root->kind == LE__YMAP)
+        walk(&x, root, "");
+    else if (root && !(root->kind == LE__YSCALAR && root->null))
+        report(&x, root, "top level", "expected a mapping");
+    cross_checks(&x);
+    if (x.nerr) rc = LE_EINVAL;
+
+done:
+    le_arena_free(&a);
+    if (rc)
+        free_config(c);
+    else
+        *out = c;
+    return rc;
+}
+
+int le_config_load(const char *path, le_config_t **out, le_buf_t *errors) {
+    le_buf_t data = LE_BUF_INIT;
+    int fd = -1, rc = 0;
+
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    for (;;) {
+        le_buf_reserve(&data, 64 * 1024);
+        ssize_t n = read(fd, data.data + data.len, data.cap - data.len - 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            rc = -errno;
+            goto fail;
+        }
+        if (n == 0) break;
+        data.len += (size_t)n;
+        if (data.len > MAX_FILE) {
+            rc = -EFBIG;
+            goto fail;
+        }
+    }
+    close(fd);
+    rc = le_config_load_string(path, data.data, data.len, out, errors);
+    le_buf_free(&data);
+    return rc;
+
+fail:
+    if (errors) {
+        char eb[128];
+        le_buf_printf(errors, "%s: cannot read: %s\n", path, strerror_r(-rc, eb, sizeof(eb)));
+    }
+    if (fd >= 0) close(fd);
+    le_buf_free(&data);
+    return rc;
+}
+
+le_config_t *le_config_default(void) {
+    le_config_t *c;
+    if (le_config_load_string("<default>", "", 0, &c, NULL) != 0) abort();
+    return c;
+}
+
+le_config_t *le_config_ref(le_config_t *c) {
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    return c;
+}
+
+void le_config_unref(le_config_t *c) {
+    if (!c) return;
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) free_config(c);
+}

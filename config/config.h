@@ -36,9 +36,23 @@ typedef struct {
 } le_cidr_t;
 
 /* Does the address (4 or 16 bytes in network order, family AF_INET/AF_INET6) fall in c? */
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d, as a dual-stack socket reports IPv4 peers) is
+ * compared as the IPv4 address it carries, and an IPv4 address against an IPv6 network as its
+ * mapped form. Any other family gives false. */
 bool le_cidr_contains(const le_cidr_t *c, int family, const uint8_t *addr);
 /* Parse "10.0.0.0/8", "::1/128" or a bare address (full prefix). 0 or LE_EINVAL. */
+/* Host bits set beyond the prefix ("10.0.0.1/8") are an error too. */
 int le_cidr_parse(const char *s, le_cidr_t *out);
+
+/* Room for a listen host without brackets, NUL included (INET6_ADDRSTRLEN). */
+#define LE_LISTEN_HOST_MAX 46
+
+/*
+ * Parse a listen address as the config accepts it: "127.0.0.1:8080" or "[::1]:8080", the host a
+ * numeric IP address, the port 1..65535. host receives the address without brackets (at least
+ * LE_LISTEN_HOST_MAX bytes). 0 or LE_EINVAL. For admin.listen, which has no parsed fields.
+ */
+int le_listen_parse(const char *s, char *host, uint16_t *port);
 
 typedef struct {
     char **items;
@@ -137,7 +151,14 @@ int le_config_load_string(const char *name, const char *yaml, size_t len, le_con
 /* Every key at its default (as if loading an empty document). Never fails. */
 le_config_t *le_config_default(void);
 
+/* Take one more reference (atomic; any thread); returns c. */
 le_config_t *le_config_ref(le_config_t *c);
+/* Drop one reference; the last one frees the config and every string and list in it. NULL is a
+ * no-op. */
 void le_config_unref(le_config_t *c);
+
+/* Internal, for tests and docs: the dotted name of the i-th key ("server.limits.body"), NULL
+ * past the last one. */
+const char *le__config_key(size_t i);
 
 #endif
