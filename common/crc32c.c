@@ -4,6 +4,7 @@
  */
 #include "crc32c.h"
 
+#include <pthread.h>
 #include <string.h>
 
 static uint32_t table[256];
@@ -16,8 +17,18 @@ static void init_table(void) {
     }
 }
 
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int hw; /* the CPU has SSE4.2 */
+
+static void init(void) {
+    init_table();
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+#endif
+}
+
 static uint32_t crc_sw(uint32_t crc, const unsigned char *p, size_t n) {
-    if (table[1] == 0) init_table(); /* idempotent; a benign race writes equal values */
     while (n--) crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return crc;
 }
@@ -40,13 +51,9 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uns
 #endif
 
 uint32_t le_crc32c(uint32_t crc, const void *data, size_t n) {
+    pthread_once(&once, init);
     crc = ~crc;
 #if defined(__x86_64__) && defined(__GNUC__)
-    static int hw = -1;
-    if (hw < 0) {
-        __builtin_cpu_init();
-        hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-    }
     if (hw) return ~crc_hw(crc, data, n);
 #endif
     return ~crc_sw(crc, data, n);

@@ -47,13 +47,16 @@ typedef struct {
 
 /*
  * Open (creating dir and the first segment as needed), recover the tail and
- * start the writer thread. Returns 0 or -errno / LE_ECORRUPT; on failure
+ * start the writer thread. Returns 0 or -errno / LE_ECORRUPT (-EBUSY when
+ * another le_evlog_t, in this or another process, has dir open); on failure
  * *msg (if non-NULL) is set to a static or malloc'd description the caller
  * frees with free() (always malloc'd).
  */
 int le_evlog_open(le_evlog_t **out, const le_evlog_opts_t *opts, char **msg);
 
-/* Thread-safe. 0, LE_EFULL (pending buffer over its limit) or -EIO (log failed). */
+/* Thread-safe. 0, LE_EFULL (pending buffer over its limit) or -EIO (log failed).
+ * Also LE_ETOOBIG for a record over LE_FRAME_MAX (16 MiB), which the request
+ * limits make impossible. Never blocks on I/O: only a short mutex. */
 int le_evlog_append(le_evlog_t *l, const le_event_t *ev);
 
 /* Block until everything appended before the call is written (and fsynced
@@ -65,6 +68,14 @@ void le_evlog_close(le_evlog_t *l);
 
 bool le_evlog_healthy(le_evlog_t *l);
 void le_evlog_stats(le_evlog_t *l, le_evlog_stats_t *out);
+
+/*
+ * Test hook, not for production code: while paused, the writer thread takes
+ * nothing from the pending buffer (a batch already taken is finished), so
+ * tests can fill the buffer deterministically. le_evlog_flush() blocks while
+ * paused; le_evlog_close() overrides the pause and writes everything.
+ */
+void le__evlog_pause(le_evlog_t *l, bool paused);
 
 /*
  * Reading (for `leadedge events`): visit every record in every segment of

@@ -1,1 +1,737 @@
-/* placeholder */
+/*
+ * record.c: one le_event_t as a msgpack map, and back out as an event, JSON
+ * or a line of text.
+ *
+ * A record is a single msgpack map whose keys are short strings. Keys whose
+ * value is empty, zero or false are left out, so a typical page view costs a
+ * few hundred bytes. The keys, in the order the encoder writes them:
+ *
+ *     key    msgpack type     event field       notes
+ *     "v"    uint             -                 record version, 1; always present
+ *     "t"    int              time_ms           server receive time, Unix ms
+ *     "ct"   int              client_ts_ms      the client's own timestamp
+ *     "ty"   uint 0..255      type              1 pageview, 2 event, 3 form
+ *     "src"  uint 0..255      source            1 pixel, 2 beacon, 3 form
+ *     "ik"   uint 0..255      id_kind           1 visitor cookie, 2 cookieless
+ *     "id"   str <= 32 bytes  id                hex visitor or cookieless id
+ *     "c"    bool             consent           written only when true
+ *     "gpc"  bool             gpc               written only when true
+ *     "bot"  bool             bot               written only when true
+ *     "n"    str              name
+ *     "u"    str              url
+ *     "r"    str              ref
+ *     "ti"   str              title
+ *     "vid"  str              vid
+ *     "f"    str              form_id
+ *     "p"    map str->str     props             written only when non-empty
+ *     "ff"   map str->str     fields            written only when non-empty
+ *     "ip"   str              ip                already truncated by pixel/
+ *     "ua"   str              ua
+ *     "l"    str              lang
+ *
+ * Integers and lengths use msgpack's smallest encoding, as msgpack-c's
+ * packer writes them (a version 1 record starts with 0x8N or 0xde 0x00 0xNN,
+ * then 0xa1 'v' 0x01). The decoder is a small bounds-checked cursor over the
+ * payload rather than msgpack_unpack(): it allocates nothing per record
+ * (strings borrow from the payload), so start-up replay stays fast, and a
+ * hostile map header cannot make it allocate more than the payload could
+ * hold. It skips keys it does not know, with any value type, so later record
+ * versions can add fields; a known key with the wrong type, a non-string key,
+ * trailing bytes or truncation is LE_ECORRUPT.
+ */
+#include "record.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <time.h>
+
+#define RECORD_VERSION 1
+
+/* ---- encoding ----------------------------------------------------------
+ *
+ * Tokens are staged in a small stack buffer and handed to the packer's
+ * callback in a few large pieces (long strings go straight through), instead
+ * of msgpack_pack_*()'s one callback per token: about 45 calls per record
+ * cost more than everything else in an append. The bytes are exactly what
+ * msgpack_pack_*() would write (smallest encoding; test_record checks it).
+ */
+
+typedef struct {
+    msgpack_packer *pk;
+    size_t n;
+    unsigned char b[512];
+} out_t;
+
+static void out_flush(out_t *o) {
+    if (o->n) o->pk->callback(o->pk->data, (const char *)o->b, o->n);
+    o->n = 0;
+}
+
+/* Room for n <= sizeof(o->b) more bytes at o->b + o->n. */
+static inline unsigned char *out_room(out_t *o, size_t n) {
+    if (sizeof(o->b) - o->n < n) out_flush(o);
+    return o->b + o->n;
+}
+
+static inline void put_bytes(out_t *o, const void *p, size_t n) {
+    if (n == 0) return; /* p may be NULL */
+    if (n <= 64) {
+        memcpy(out_room(o, n), p, n);
+        o->n += n;
+    } else {
+        out_flush(o);
+        o->pk->callback(o->pk->data, p, n);
+    }
+}
+
+static inline void put_be(unsigned char *d, uint64_t v, unsigned n) {
+    for (unsigned i = 0; i < n; i++) d[i] = (unsigned char)(v >> (8 * (n - 1 - i)));
+}
+
+/* A type byte followed by an n-byte big-endian value. */
+static inline void put_tagged(out_t *o, unsigned char tag, uint64_t v, unsigned n) {
+    unsigned char *d = out_room(o, 1 + n);
+    d[0] = tag;
+    put_be(d + 1, v, n);
+    o->n += 1 + n;
+}
+
+static inline void put_str(out_t *o, const char *s, size_t n) {
+    if (n < 32) {
+        *out_room(o, 1) = (unsigned char)(0xa0 | n);
+        o->n++;
+    } else if (n < 256) {
+        put_tagged(o, 0xd9, n, 1);
+    } else if (n < 65536) {
+        put_tagged(o, 0xda, n, 2);
+    } else {
+        put_tagged(o, 0xdb, n, 4);
+    }
+    put_bytes(o, s, n);
+}
+
+static inline void put_map(out_t *o, uint32_t n) {
+    if (n < 16) {
+        *out_room(o, 1) = (unsigned char)(0x80 | n);
+        o->n++;
+    } else if (n < 65536) {
+        put_tagged(o, 0xde, n, 2);
+    } else {
+        put_tagged(o, 0xdf, n, 4);
+    }
+}
+
+static inline void put_uint(out_t *o, uint64_t v) {
+    if (v < 128) {
+        *out_room(o, 1) = (unsigned char)v;
+        o->n++;
+    } else if (v < 256) {
+        put_tagged(o, 0xcc, v, 1);
+    } else if (v < 65536) {
+        put_tagged(o, 0xcd, v, 2);
+    } else if (v <= UINT32_MAX) {
+        put_tagged(o, 0xce, v, 4);
+    } else {
+        put_tagged(o, 0xcf, v, 8);
+    }
+}
+
+static inline void put_int(out_t *o, int64_t v) {
+    if (v >= 0) {
+        put_uint(o, (uint64_t)v);
+    } else if (v >= -32) {
+        *out_room(o, 1) = (unsigned char)(int8_t)v; /* negative fixint 0xe0..0xff */
+        o->n++;
+    } else if (v >= INT8_MIN) {
+        put_tagged(o, 0xd0, (uint64_t)v, 1);
+    } else if (v >= INT16_MIN) {
+        put_tagged(o, 0xd1, (uint64_t)v, 2);
+    } else if (v >= INT32_MIN) {
+        put_tagged(o, 0xd2, (uint64_t)v, 4);
+    } else {
+        put_tagged(o, 0xd3, (uint64_t)v, 8);
+    }
+}
+
+/* A key is a literal shorter than 32 bytes: fixstr. */
+#define KEY(o, lit)                                                                                \
+    do {                                                                                           \
+        unsigned char *d_ = out_room((o), sizeof(lit));                                            \
+        d_[0] = (unsigned char)(0xa0 | (sizeof(lit) - 1));                                         \
+        memcpy(d_ + 1, (lit), sizeof(lit) - 1);                                                    \
+        (o)->n += sizeof(lit);                                                                     \
+    } while (0)
+
+static void put_kvs(out_t *o, const le_kv_t *kv, uint32_t n) {
+    put_map(o, n);
+    for (uint32_t i = 0; i < n; i++) {
+        put_str(o, kv[i].key.ptr, kv[i].key.len);
+        put_str(o, kv[i].val.ptr, kv[i].val.len);
+    }
+}
+
+void le_record_pack(const le_event_t *ev, msgpack_packer *pk) {
+    out_t o;
+    o.pk = pk;
+    o.n = 0;
+    size_t idlen = strnlen(ev->id, LE_ID_HEX_LEN);
+    uint32_t n = 1 + (ev->time_ms != 0) + (ev->client_ts_ms != 0) + (ev->type != 0) +
+                 (ev->source != 0) + (ev->id_kind != 0) + (idlen != 0) + ev->consent + ev->gpc +
+                 ev->bot + (ev->name.len != 0) + (ev->url.len != 0) + (ev->ref.len != 0) +
+                 (ev->title.len != 0) + (ev->vid.len != 0) + (ev->form_id.len != 0) +
+                 (ev->nprops != 0) + (ev->nfields != 0) + (ev->ip.len != 0) + (ev->ua.len != 0) +
+                 (ev->lang.len != 0);
+
+    put_map(&o, n);
+    KEY(&o, "v");
+    put_uint(&o, RECORD_VERSION);
+    if (ev->time_ms) {
+        KEY(&o, "t");
+        put_int(&o, ev->time_ms);
+    }
+    if (ev->client_ts_ms) {
+        KEY(&o, "ct");
+        put_int(&o, ev->client_ts_ms);
+    }
+    if (ev->type) {
+        KEY(&o, "ty");
+        put_uint(&o, ev->type);
+    }
+    if (ev->source) {
+        KEY(&o, "src");
+        put_uint(&o, ev->source);
+    }
+    if (ev->id_kind) {
+        KEY(&o, "ik");
+        put_uint(&o, ev->id_kind);
+    }
+    if (idlen) {
+        KEY(&o, "id");
+        put_str(&o, ev->id, idlen);
+    }
+    if (ev->consent) {
+        KEY(&o, "c");
+        put_bytes(&o, "\xc3", 1);
+    }
+    if (ev->gpc) {
+        KEY(&o, "gpc");
+        put_bytes(&o, "\xc3", 1);
+    }
+    if (ev->bot) {
+        KEY(&o, "bot");
+        put_bytes(&o, "\xc3", 1);
+    }
+#define STR_FIELD(lit, s)                                                                          \
+    if ((s).len) {                                                                                 \
+        KEY(&o, lit);                                                                              \
+        put_str(&o, (s).ptr, (s).len);                                                             \
+    }
+    STR_FIELD("n", ev->name);
+    STR_FIELD("u", ev->url);
+    STR_FIELD("r", ev->ref);
+    STR_FIELD("ti", ev->title);
+    STR_FIELD("vid", ev->vid);
+    STR_FIELD("f", ev->form_id);
+    if (ev->nprops) {
+        KEY(&o, "p");
+        put_kvs(&o, ev->props, ev->nprops);
+    }
+    if (ev->nfields) {
+        KEY(&o, "ff");
+        put_kvs(&o, ev->fields, ev->nfields);
+    }
+    STR_FIELD("ip", ev->ip);
+    STR_FIELD("ua", ev->ua);
+    STR_FIELD("l", ev->lang);
+#undef STR_FIELD
+    out_flush(&o);
+}
+
+void le_record_encode(const le_event_t *ev, msgpack_sbuffer *sb) {
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    le_record_pack(ev, &pk);
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+typedef struct {
+    const uint8_t *p, *end;
+} cur_t;
+
+typedef enum { T_NIL, T_BOOL, T_UINT, T_INT, T_FLOAT, T_STR, T_BIN, T_EXT, T_ARRAY, T_MAP } kind_t;
+
+typedef struct {
+    kind_t kind;
+    bool b;
+    uint64_t u;    /* T_UINT */
+    int64_t i;     /* T_INT (negative or explicitly signed) */
+    const char *s; /* T_STR, T_BIN, T_EXT body */
+    uint32_t n;    /* string/bin/ext length, array/map count */
+} tok_t;
+
+static inline uint64_t be(const uint8_t *p, unsigned n) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
+
+/* Take n bytes: the big-endian integer they hold. */
+static inline int take(cur_t *c, unsigned n, uint64_t *v) {
+    if ((size_t)(c->end - c->p) < n) return LE_ECORRUPT;
+    *v = be(c->p, n);
+    c->p += n;
+    return 0;
+}
+
+static inline int body(cur_t *c, tok_t *t, uint64_t len) {
+    if ((uint64_t)(c->end - c->p) < len) return LE_ECORRUPT;
+    t->s = (const char *)c->p;
+    t->n = (uint32_t)len;
+    c->p += len;
+    return 0;
+}
+
+/*
+ * Read one msgpack token. Scalars, strings, bin and ext are consumed whole;
+ * for arrays and maps only the header is read and t->n is the entry count.
+ */
+static int next(cur_t *c, tok_t *t) {
+    uint64_t v, w;
+    if (c->p >= c->end) return LE_ECORRUPT;
+    uint8_t b = *c->p++;
+    if (b <= 0x7f) {
+        t->kind = T_UINT;
+        t->u = b;
+        return 0;
+    }
+    if (b >= 0xe0) {
+        t->kind = T_INT;
+        t->i = (int8_t)b;
+        return 0;
+    }
+    if (b <= 0x8f) {
+        t->kind = T_MAP;
+        t->n = b & 0x0f;
+        return 0;
+    }
+    if (b <= 0x9f) {
+        t->kind = T_ARRAY;
+        t->n = b & 0x0f;
+        return 0;
+    }
+    if (b <= 0xbf) {
+        t->kind = T_STR;
+        return body(c, t, b & 0x1f);
+    }
+    switch (b) {
+        case 0xc0:
+            t->kind = T_NIL;
+            return 0;
+        case 0xc2:
+        case 0xc3:
+            t->kind = T_BOOL;
+            t->b = b == 0xc3;
+            return 0;
+        case 0xc4: /* bin 8/16/32 */
+        case 0xc5:
+        case 0xc6:
+            t->kind = T_BIN;
+            if (take(c, 1u << (b - 0xc4), &v)) return LE_ECORRUPT;
+            return body(c, t, v);
+        case 0xc7: /* ext 8/16/32: length, type byte, data */
+        case 0xc8:
+        case 0xc9:
+            t->kind = T_EXT;
+            if (take(c, 1u << (b - 0xc7), &v) || take(c, 1, &w)) return LE_ECORRUPT;
+            return body(c, t, v);
+        case 0xca: /* float 32/64 */
+        case 0xcb:
+            t->kind = T_FLOAT;
+            return take(c, b == 0xca ? 4 : 8, &v);
+        case 0xcc: /* uint 8/16/32/64 */
+        case 0xcd:
+        case 0xce:
+        case 0xcf:
+            t->kind = T_UINT;
+            return take(c, 1u << (b - 0xcc), &t->u);
+        case 0xd0: /* int 8/16/32/64 */
+        case 0xd1:
+        case 0xd2:
+        case 0xd3: {
+            unsigned n = 1u << (b - 0xd0);
+            if (take(c, n, &v)) return LE_ECORRUPT;
+            t->kind = T_INT;
+            /* Sign-extend the n-byte two's complement value. */
+            t->i =
+                n == 8 ? (int64_t)v : (int64_t)(v ^ (1ull << (8 * n - 1))) - (1ll << (8 * n - 1));
+            return 0;
+        }
+        case 0xd4: /* fixext 1/2/4/8/16: type byte, data */
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8:
+            t->kind = T_EXT;
+            if (take(c, 1, &w)) return LE_ECORRUPT;
+            return body(c, t, 1u << (b - 0xd4));
+        case 0xd9: /* str 8/16/32 */
+        case 0xda:
+        case 0xdb:
+            t->kind = T_STR;
+            if (take(c, 1u << (b - 0xd9), &v)) return LE_ECORRUPT;
+            return body(c, t, v);
+        case 0xdc: /* array 16/32 */
+        case 0xdd:
+            t->kind = T_ARRAY;
+            if (take(c, b == 0xdc ? 2 : 4, &v)) return LE_ECORRUPT;
+            t->n = (uint32_t)v;
+            return 0;
+        case 0xde: /* map 16/32 */
+        case 0xdf:
+            t->kind = T_MAP;
+            if (take(c, b == 0xde ? 2 : 4, &v)) return LE_ECORRUPT;
+            t->n = (uint32_t)v;
+            return 0;
+        default: /* 0xc1 is never used */
+            return LE_ECORRUPT;
+    }
+}
+
+/* Skip one complete object of any type. Iterative: nesting cannot overflow the stack. */
+static int skip(cur_t *c) {
+    uint64_t todo = 1;
+    while (todo) {
+        tok_t t;
+        if (next(c, &t)) return LE_ECORRUPT;
+        todo--;
+        if (t.kind == T_ARRAY) todo += t.n;
+        if (t.kind == T_MAP) todo += 2 * (uint64_t)t.n;
+        /* Every object takes at least one byte. */
+        if (todo > (uint64_t)(c->end - c->p)) return LE_ECORRUPT;
+    }
+    return 0;
+}
+
+static int get_str(cur_t *c, le_str_t *s) {
+    tok_t t;
+    if (next(c, &t) || t.kind != T_STR) return LE_ECORRUPT;
+    s->ptr = t.s;
+    s->len = t.n;
+    return 0;
+}
+
+static int get_int(cur_t *c, int64_t *out) {
+    tok_t t;
+    if (next(c, &t)) return LE_ECORRUPT;
+    if (t.kind == T_INT) {
+        *out = t.i;
+        return 0;
+    }
+    if (t.kind == T_UINT && t.u <= INT64_MAX) {
+        *out = (int64_t)t.u;
+        return 0;
+    }
+    return LE_ECORRUPT;
+}
+
+static int get_u8(cur_t *c, uint8_t *out) {
+    int64_t v;
+    if (get_int(c, &v) || v < 0 || v > 255) return LE_ECORRUPT;
+    *out = (uint8_t)v;
+    return 0;
+}
+
+static int get_bool(cur_t *c, bool *out) {
+    tok_t t;
+    if (next(c, &t) || t.kind != T_BOOL) return LE_ECORRUPT;
+    *out = t.b;
+    return 0;
+}
+
+static int get_kvs(cur_t *c, le_arena_t *a, le_kv_t **out, uint32_t *nout) {
+    tok_t t;
+    if (next(c, &t) || t.kind != T_MAP) return LE_ECORRUPT;
+    /* Each entry is at least two bytes: bound the allocation by the payload. */
+    if (2 * (uint64_t)t.n > (uint64_t)(c->end - c->p)) return LE_ECORRUPT;
+    le_kv_t *kv = t.n ? le_arena_alloc(a, t.n * sizeof(*kv)) : NULL;
+    for (uint32_t i = 0; i < t.n; i++)
+        if (get_str(c, &kv[i].key) || get_str(c, &kv[i].val)) return LE_ECORRUPT;
+    *out = kv;
+    *nout = t.n;
+    return 0;
+}
+
+static inline bool key_is(le_str_t k, const char *lit, size_t n) {
+    return k.len == n && memcmp(k.ptr, lit, n) == 0;
+}
+#define IS(k, lit) key_is((k), (lit), sizeof(lit) - 1)
+
+int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t *a) {
+    cur_t c = {payload, (const uint8_t *)payload + len};
+    tok_t m;
+    bool have_v = false;
+
+    memset(ev, 0, sizeof(*ev));
+    if (next(&c, &m) || m.kind != T_MAP) return LE_ECORRUPT;
+    if (2 * (uint64_t)m.n > (uint64_t)(c.end - c.p)) return LE_ECORRUPT;
+    for (uint32_t i = 0; i < m.n; i++) {
+        le_str_t k, id;
+        int64_t v;
+        int rc;
+        if (get_str(&c, &k)) return LE_ECORRUPT;
+        if (IS(k, "v")) {
+            rc = get_int(&c, &v);
+            if (rc == 0 && v < 1) rc = LE_ECORRUPT;
+            have_v = true;
+        } else if (IS(k, "t")) {
+            rc = get_int(&c, &ev->time_ms);
+        } else if (IS(k, "ct")) {
+            rc = get_int(&c, &ev->client_ts_ms);
+        } else if (IS(k, "ty")) {
+            rc = get_u8(&c, &ev->type);
+        } else if (IS(k, "src")) {
+            rc = get_u8(&c, &ev->source);
+        } else if (IS(k, "ik")) {
+            rc = get_u8(&c, &ev->id_kind);
+        } else if (IS(k, "id")) {
+            rc = get_str(&c, &id);
+            if (rc == 0 && (id.len > LE_ID_HEX_LEN || memchr(id.ptr, 0, id.len))) rc = LE_ECORRUPT;
+            if (rc == 0) {
+                memcpy(ev->id, id.ptr, id.len);
+                ev->id[id.len] = '\0';
+            }
+        } else if (IS(k, "c")) {
+            rc = get_bool(&c, &ev->consent);
+        } else if (IS(k, "gpc")) {
+            rc = get_bool(&c, &ev->gpc);
+        } else if (IS(k, "bot")) {
+            rc = get_bool(&c, &ev->bot);
+        } else if (IS(k, "n")) {
+            rc = get_str(&c, &ev->name);
+        } else if (IS(k, "u")) {
+            rc = get_str(&c, &ev->url);
+        } else if (IS(k, "r")) {
+            rc = get_str(&c, &ev->ref);
+        } else if (IS(k, "ti")) {
+            rc = get_str(&c, &ev->title);
+        } else if (IS(k, "vid")) {
+            rc = get_str(&c, &ev->vid);
+        } else if (IS(k, "f")) {
+            rc = get_str(&c, &ev->form_id);
+        } else if (IS(k, "p")) {
+            rc = get_kvs(&c, a, &ev->props, &ev->nprops);
+        } else if (IS(k, "ff")) {
+            rc = get_kvs(&c, a, &ev->fields, &ev->nfields);
+        } else if (IS(k, "ip")) {
+            rc = get_str(&c, &ev->ip);
+        } else if (IS(k, "ua")) {
+            rc = get_str(&c, &ev->ua);
+        } else if (IS(k, "l")) {
+            rc = get_str(&c, &ev->lang);
+        } else {
+            rc = skip(&c); /* a key from a later version */
+        }
+        if (rc) return LE_ECORRUPT;
+    }
+    if (c.p != c.end || !have_v) return LE_ECORRUPT;
+    return 0;
+}
+
+/* ---- JSON and text ----------------------------------------------------- */
+
+/* "2026-11-26T17:26:01.123Z"; false when the year is outside 0..9999. */
+static bool fmt_time(int64_t ms, char out[32]) {
+    int64_t s = ms / 1000, frac = ms % 1000;
+    if (frac < 0) {
+        frac += 1000;
+        s--;
+    }
+    time_t tt = (time_t)s;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) return false;
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03uZ", (unsigned)frac % 1000u);
+    return true;
+}
+
+static const char *type_name(uint8_t t) {
+    switch (t) {
+        case LE_EV_PAGEVIEW:
+            return "pageview";
+        case LE_EV_EVENT:
+            return "event";
+        case LE_EV_FORM:
+            return "form";
+        default:
+            return NULL;
+    }
+}
+
+static const char *source_name(uint8_t s) {
+    switch (s) {
+        case LE_SRC_PIXEL:
+            return "pixel";
+        case LE_SRC_BEACON:
+            return "beacon";
+        case LE_SRC_FORM:
+            return "form";
+        default:
+            return NULL;
+    }
+}
+
+static const char *id_kind_name(uint8_t k) {
+    switch (k) {
+        case LE_ID_COOKIE:
+            return "visitor";
+        case LE_ID_COOKIELESS:
+            return "cookieless";
+        default:
+            return NULL;
+    }
+}
+
+/*
+ * A JSON string for s, or NULL when s is not valid UTF-8 (json_stringn checks)
+ * or holds a NUL: events never carry one (event.h), and many JSON readers,
+ * jansson's own among them, refuse "\u0000" in keys.
+ */
+static json_t *jstr(le_str_t s) {
+    if (memchr(s.ptr, 0, s.len)) return NULL;
+    return json_stringn(s.ptr, s.len);
+}
+
+/* Set o[key] to the string s when s is not empty. */
+static int set_str(json_t *o, const char *key, le_str_t s) {
+    if (s.len == 0) return 0;
+    json_t *v = jstr(s);
+    if (!v) return LE_ECORRUPT;
+    json_object_set_new(o, key, v);
+    return 0;
+}
+
+/* A known name, or the number itself for a value this version does not know. */
+static void set_enum(json_t *o, const char *key, uint8_t v, const char *name) {
+    if (v == 0) return;
+    json_object_set_new(o, key, name ? json_string(name) : json_integer(v));
+}
+
+static int set_kvs(json_t *o, const char *key, const le_kv_t *kv, uint32_t n) {
+    if (n == 0) return 0;
+    json_t *m = json_object();
+    json_object_set_new(o, key, m);
+    for (uint32_t i = 0; i < n; i++) {
+        if (memchr(kv[i].key.ptr, 0, kv[i].key.len)) return LE_ECORRUPT;
+        json_t *v = jstr(kv[i].val);
+        /* setn_new checks the key's UTF-8 and releases v when it fails. */
+        if (!v || json_object_setn_new(m, kv[i].key.ptr, kv[i].key.len, v)) return LE_ECORRUPT;
+    }
+    return 0;
+}
+
+static int dump_cb(const char *buffer, size_t size, void *data) {
+    le_buf_append(data, buffer, size);
+    return 0;
+}
+
+int le_record_to_json(const void *payload, size_t len, le_buf_t *out) {
+    char mem[2048], ts[32];
+    le_arena_t a;
+    le_event_t ev;
+    json_t *o = NULL;
+    int rc;
+
+    le_arena_init(&a, mem, sizeof(mem));
+    rc = le_record_decode(payload, len, &ev, &a);
+    if (rc) goto done;
+
+    o = json_object();
+    if (ev.time_ms) {
+        if (fmt_time(ev.time_ms, ts)) json_object_set_new(o, "time", json_string(ts));
+        json_object_set_new(o, "time_ms", json_integer(ev.time_ms));
+    }
+    set_enum(o, "type", ev.type, type_name(ev.type));
+    set_enum(o, "source", ev.source, source_name(ev.source));
+    if (ev.id[0]) {
+        json_t *id = json_string(ev.id);
+        if (!id) {
+            rc = LE_ECORRUPT;
+            goto done;
+        }
+        json_object_set_new(o, "id", id);
+    }
+    set_enum(o, "id_kind", ev.id_kind, id_kind_name(ev.id_kind));
+    json_object_set_new(o, "consent", json_boolean(ev.consent));
+    json_object_set_new(o, "gpc", json_boolean(ev.gpc));
+    json_object_set_new(o, "bot", json_boolean(ev.bot));
+    if ((rc = set_str(o, "name", ev.name)) || (rc = set_str(o, "url", ev.url)) ||
+        (rc = set_str(o, "ref", ev.ref)) || (rc = set_str(o, "title", ev.title)) ||
+        (rc = set_str(o, "vid", ev.vid)) || (rc = set_str(o, "form", ev.form_id)) ||
+        (rc = set_kvs(o, "props", ev.props, ev.nprops)) ||
+        (rc = set_kvs(o, "fields", ev.fields, ev.nfields)) || (rc = set_str(o, "ip", ev.ip)) ||
+        (rc = set_str(o, "ua", ev.ua)) || (rc = set_str(o, "lang", ev.lang)))
+        goto done;
+    if (ev.client_ts_ms) json_object_set_new(o, "client_ts", json_integer(ev.client_ts_ms));
+
+    json_dump_callback(o, dump_cb, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+done:
+    json_decref(o);
+    le_arena_free(&a);
+    return rc;
+}
+
+/* Append s with control bytes replaced, so the summary stays on one line; "-" when empty. */
+static void put_field(le_buf_t *out, le_str_t s) {
+    if (s.len == 0) {
+        le_buf_append(out, "-", 1);
+        return;
+    }
+    le_buf_reserve(out, s.len);
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char ch = (unsigned char)s.ptr[i];
+        out->data[out->len++] = ch < 0x20 || ch == 0x7f || ch == ' ' ? '?' : (char)ch;
+    }
+}
+
+/*
+ * "<time> <what> <id> <url>", fields separated by one space, "-" for a
+ * missing one. <what> is "pageview", "event:<name>", "form:<form id>" (or
+ * "form"), or "type<N>" for a type this version does not know.
+ */
+int le_record_to_text(const void *payload, size_t len, le_buf_t *out) {
+    char mem[2048], ts[32];
+    le_arena_t a;
+    le_event_t ev;
+
+    le_arena_init(&a, mem, sizeof(mem));
+    int rc = le_record_decode(payload, len, &ev, &a);
+    if (rc == 0) {
+        if (ev.time_ms && fmt_time(ev.time_ms, ts))
+            le_buf_puts(out, ts);
+        else
+            le_buf_printf(out, "%lld", (long long)ev.time_ms);
+        le_buf_append(out, " ", 1);
+        if (ev.type == LE_EV_EVENT) {
+            le_buf_puts(out, "event:");
+            put_field(out, ev.name);
+        } else if (ev.type == LE_EV_FORM) {
+            le_buf_puts(out, "form");
+            if (ev.form_id.len) {
+                le_buf_append(out, ":", 1);
+                put_field(out, ev.form_id);
+            }
+        } else if (type_name(ev.type)) {
+            le_buf_puts(out, type_name(ev.type));
+        } else {
+            le_buf_printf(out, "type%u", ev.type);
+        }
+        le_buf_append(out, " ", 1);
+        put_field(out, le_str(ev.id));
+        le_buf_append(out, " ", 1);
+        put_field(out, ev.url);
+    }
+    le_arena_free(&a);
+    return rc;
+}

@@ -11,11 +11,28 @@
 
 #include <msgpack.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "event.h"
 
 /* Append the msgpack encoding of ev to sb (the payload, without frame). */
 void le_record_encode(const le_event_t *ev, msgpack_sbuffer *sb);
+
+/*
+ * Pack ev as one record with any msgpack packer (le_record_encode is this
+ * with an sbuffer). The event log uses it to encode into a stack buffer.
+ */
+void le_record_pack(const le_event_t *ev, msgpack_packer *pk);
+
+/*
+ * Decode the record in payload[0..len) into *ev. Strings in ev borrow from
+ * payload (which must outlive ev; they are not NUL-terminated), the props and
+ * fields arrays come from a. Unknown keys are skipped. Returns 0, or
+ * LE_ECORRUPT when the payload is not a well-formed record (a known key with
+ * the wrong type, truncation, trailing bytes, no "v"); *ev is then
+ * unspecified. Allocates nothing besides the two arrays.
+ */
+int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t *a);
 
 /*
  * Append one JSON object (no trailing newline) describing the record in

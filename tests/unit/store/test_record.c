@@ -1,0 +1,636 @@
+/*
+ * test_record.c: event -> msgpack record -> event / JSON / text.
+ *
+ * Covers every field (Unicode, quotes, backslashes and control characters in
+ * strings, props and form fields), the omission of empty values, the exact
+ * bytes of a minimal record, tolerance of unknown keys of every msgpack type,
+ * rejection of wrong types, truncation and trailing bytes, and a mutation
+ * loop that must never crash (run it under ASan).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "record.h"
+
+#define ID "0123456789abcdef0123456789abcdef"
+
+static le_kv_t props[] = {
+    {LE_STR("plan"), LE_STR("pro")},
+    {LE_STR("ключ"), LE_STR("значение")},
+    {LE_STR("q\"k"), LE_STR("a\\b")},
+};
+static le_kv_t fields[] = {
+    {LE_STR("email"), LE_STR("a@example.com")},
+    {LE_STR("note"), LE_STR("line1\nline2\t\x01 end")},
+};
+
+static le_event_t full_event(void) {
+    le_event_t ev = {0};
+    ev.time_ms = 1795713961123;
+    ev.client_ts_ms = 1795713960000;
+    ev.type = LE_EV_FORM;
+    ev.source = LE_SRC_FORM;
+    ev.id_kind = LE_ID_COOKIE;
+    ev.consent = true;
+    ev.gpc = true;
+    ev.bot = true;
+    memcpy(ev.id, ID, sizeof(ID));
+    ev.name = LE_STR("form");
+    ev.url = LE_STR("https://example.com/p?q=\"x\"&r=\\y");
+    ev.ref = LE_STR("https://ref.example/");
+    ev.title = LE_STR("Café — 日本語 🚀 \"quoted\"\n");
+    ev.vid = LE_STR("v-123");
+    ev.form_id = LE_STR("contact");
+    ev.props = props;
+    ev.nprops = LE_ARRAY_SIZE(props);
+    ev.fields = fields;
+    ev.nfields = LE_ARRAY_SIZE(fields);
+    ev.ip = LE_STR("203.0.0.0");
+    ev.ua = LE_STR("Mozilla/5.0 (X11; Linux x86_64)");
+    ev.lang = LE_STR("de-CH,de;q=0.9");
+    return ev;
+}
+
+static void encode(const le_event_t *ev, msgpack_sbuffer *sb) {
+    msgpack_sbuffer_init(sb);
+    le_record_encode(ev, sb);
+}
+
+static void assert_str(le_str_t got, le_str_t want) {
+    assert_int_equal(got.len, want.len);
+    if (want.len) assert_memory_equal(got.ptr, want.ptr, want.len);
+}
+
+static void assert_json_str(json_t *o, const char *key, le_str_t want) {
+    json_t *v = json_object_get(o, key);
+    assert_non_null(v);
+    assert_true(json_is_string(v));
+    assert_int_equal(json_string_length(v), want.len);
+    assert_memory_equal(json_string_value(v), want.ptr, want.len);
+}
+
+static void test_decode_round_trip(void **state) {
+    (void)state;
+    le_event_t ev = full_event(), got;
+    msgpack_sbuffer sb;
+    encode(&ev, &sb);
+
+    le_arena_t a;
+    le_arena_init(&a, NULL, 0);
+    assert_int_equal(le_record_decode(sb.data, sb.size, &got, &a), 0);
+    assert_int_equal(got.time_ms, ev.time_ms);
+    assert_int_equal(got.client_ts_ms, ev.client_ts_ms);
+    assert_int_equal(got.type, ev.type);
+    assert_int_equal(got.source, ev.source);
+    assert_int_equal(got.id_kind, ev.id_kind);
+    assert_true(got.consent && got.gpc && got.bot);
+    assert_string_equal(got.id, ID);
+    assert_str(got.name, ev.name);
+    assert_str(got.url, ev.url);
+    assert_str(got.ref, ev.ref);
+    assert_str(got.title, ev.title);
+    assert_str(got.vid, ev.vid);
+    assert_str(got.form_id, ev.form_id);
+    assert_str(got.ip, ev.ip);
+    assert_str(got.ua, ev.ua);
+    assert_str(got.lang, ev.lang);
+    assert_int_equal(got.nprops, ev.nprops);
+    for (uint32_t i = 0; i < ev.nprops; i++) {
+        assert_str(got.props[i].key, ev.props[i].key);
+        assert_str(got.props[i].val, ev.props[i].val);
+    }
+    assert_int_equal(got.nfields, ev.nfields);
+    for (uint32_t i = 0; i < ev.nfields; i++) {
+        assert_str(got.fields[i].key, ev.fields[i].key);
+        assert_str(got.fields[i].val, ev.fields[i].val);
+    }
+    /* Strings borrow from the payload. */
+    assert_true(got.url.ptr > sb.data && got.url.ptr < sb.data + sb.size);
+
+    /* msgpack-c reads it as one map with one entry per non-empty field. */
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(off, sb.size);
+    assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
+    assert_int_equal(u.data.via.map.size, 21);
+    msgpack_unpacked_destroy(&u);
+
+    le_arena_free(&a);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_json_every_field(void **state) {
+    (void)state;
+    le_event_t ev = full_event();
+    msgpack_sbuffer sb;
+    encode(&ev, &sb);
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_record_to_json(sb.data, sb.size, &out), 0);
+    assert_null(memchr(out.data, '\n', out.len)); /* compact: one line */
+
+    json_error_t jerr;
+    json_t *o = json_loadb(out.data, out.len, 0, &jerr);
+    if (!o) fail_msg("invalid JSON (%s): %.*s", jerr.text, (int)out.len, out.data);
+
+    static const char *order[] = {"time",    "time_ms", "type",     "source", "id",     "id_kind",
+                                  "consent", "gpc",     "bot",      "name",   "url",    "ref",
+                                  "title",   "vid",     "form",     "props",  "fields", "ip",
+                                  "ua",      "lang",    "client_ts"};
+    size_t i = 0;
+    for (void *it = json_object_iter(o); it; it = json_object_iter_next(o, it), i++) {
+        assert_true(i < LE_ARRAY_SIZE(order));
+        assert_string_equal(json_object_iter_key(it), order[i]);
+    }
+    assert_int_equal(i, LE_ARRAY_SIZE(order));
+
+    assert_string_equal(json_string_value(json_object_get(o, "time")), "2026-11-26T17:26:01.123Z");
+    assert_int_equal(json_integer_value(json_object_get(o, "time_ms")), ev.time_ms);
+    assert_int_equal(json_integer_value(json_object_get(o, "client_ts")), ev.client_ts_ms);
+    assert_string_equal(json_string_value(json_object_get(o, "type")), "form");
+    assert_string_equal(json_string_value(json_object_get(o, "source")), "form");
+    assert_string_equal(json_string_value(json_object_get(o, "id_kind")), "visitor");
+    assert_string_equal(json_string_value(json_object_get(o, "id")), ID);
+    assert_true(json_is_true(json_object_get(o, "consent")));
+    assert_true(json_is_true(json_object_get(o, "gpc")));
+    assert_true(json_is_true(json_object_get(o, "bot")));
+    assert_json_str(o, "name", ev.name);
+    assert_json_str(o, "url", ev.url);
+    assert_json_str(o, "ref", ev.ref);
+    assert_json_str(o, "title", ev.title);
+    assert_json_str(o, "vid", ev.vid);
+    assert_json_str(o, "form", ev.form_id);
+    assert_json_str(o, "ip", ev.ip);
+    assert_json_str(o, "ua", ev.ua);
+    assert_json_str(o, "lang", ev.lang);
+
+    json_t *p = json_object_get(o, "props");
+    assert_true(json_is_object(p));
+    assert_int_equal(json_object_size(p), LE_ARRAY_SIZE(props));
+    assert_json_str(p, "plan", LE_STR("pro"));
+    assert_json_str(p, "ключ", LE_STR("значение"));
+    assert_json_str(p, "q\"k", LE_STR("a\\b"));
+    json_t *f = json_object_get(o, "fields");
+    assert_int_equal(json_object_size(f), LE_ARRAY_SIZE(fields));
+    assert_json_str(f, "email", fields[0].val);
+    assert_json_str(f, "note", fields[1].val);
+
+    json_decref(o);
+    le_buf_free(&out);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_json_exact(void **state) {
+    (void)state;
+    le_event_t ev = {0};
+    ev.time_ms = 1795713961123;
+    ev.client_ts_ms = 1795713960000;
+    ev.type = LE_EV_PAGEVIEW;
+    ev.source = LE_SRC_PIXEL;
+    ev.id_kind = LE_ID_COOKIELESS;
+    memcpy(ev.id, ID, sizeof(ID));
+    ev.name = LE_STR("pageview");
+    ev.url = LE_STR("https://example.com/p?q=\"x\"&r=\\y");
+    ev.ip = LE_STR("203.0.0.0");
+    msgpack_sbuffer sb;
+    encode(&ev, &sb);
+
+    le_buf_t out = LE_BUF_INIT;
+    le_buf_puts(&out, "> "); /* appends, keeps what is there */
+    assert_int_equal(le_record_to_json(sb.data, sb.size, &out), 0);
+    assert_string_equal(le_buf_cstr(&out),
+                        "> {\"time\":\"2026-11-26T17:26:01.123Z\",\"time_ms\":1795713961123,"
+                        "\"type\":\"pageview\",\"source\":\"pixel\",\"id\":\"" ID "\","
+                        "\"id_kind\":\"cookieless\",\"consent\":false,\"gpc\":false,"
+                        "\"bot\":false,\"name\":\"pageview\","
+                        "\"url\":\"https://example.com/p?q=\\\"x\\\"&r=\\\\y\","
+                        "\"ip\":\"203.0.0.0\",\"client_ts\":1795713960000}");
+
+    le_buf_reset(&out);
+    assert_int_equal(le_record_to_text(sb.data, sb.size, &out), 0);
+    assert_string_equal(le_buf_cstr(&out), "2026-11-26T17:26:01.123Z pageview " ID
+                                           " https://example.com/p?q=\"x\"&r=\\y");
+    le_buf_free(&out);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_text_forms(void **state) {
+    (void)state;
+    le_event_t ev = full_event();
+    msgpack_sbuffer sb;
+    le_buf_t out = LE_BUF_INIT;
+
+    encode(&ev, &sb);
+    assert_int_equal(le_record_to_text(sb.data, sb.size, &out), 0);
+    assert_string_equal(le_buf_cstr(&out), "2026-11-26T17:26:01.123Z form:contact " ID
+                                           " https://example.com/p?q=\"x\"&r=\\y");
+    msgpack_sbuffer_destroy(&sb);
+
+    le_event_t e2 = {0};
+    e2.time_ms = -1500; /* before the epoch: floor, not truncation */
+    e2.type = LE_EV_EVENT;
+    e2.name = LE_STR("sign up\nnow");
+    encode(&e2, &sb);
+    le_buf_reset(&out);
+    assert_int_equal(le_record_to_text(sb.data, sb.size, &out), 0);
+    assert_string_equal(le_buf_cstr(&out), "1969-12-31T23:59:58.500Z event:sign?up?now - -");
+    le_buf_free(&out);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_empty_fields_omitted(void **state) {
+    (void)state;
+    le_event_t ev = {0};
+    ev.time_ms = 5;
+    ev.type = LE_EV_EVENT;
+    ev.url = (le_str_t){"", 0};
+    ev.props = props; /* nprops 0: not written */
+    msgpack_sbuffer sb;
+    encode(&ev, &sb);
+    const uint8_t want[] = {0x83, 0xa1, 'v', 0x01, 0xa1, 't', 0x05, 0xa2, 't', 'y', 0x02};
+    assert_int_equal(sb.size, sizeof(want));
+    assert_memory_equal(sb.data, want, sizeof(want));
+
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_record_to_json(sb.data, sb.size, &out), 0);
+    assert_string_equal(le_buf_cstr(&out),
+                        "{\"time\":\"1970-01-01T00:00:00.005Z\",\"time_ms\":5,\"type\":\"event\","
+                        "\"consent\":false,\"gpc\":false,\"bot\":false}");
+    le_buf_free(&out);
+    msgpack_sbuffer_destroy(&sb);
+
+    /* An event with nothing set is still a record: {"v":1}. */
+    le_event_t none = {0};
+    encode(&none, &sb);
+    assert_int_equal(sb.size, 4);
+    le_arena_t a;
+    le_arena_init(&a, NULL, 0);
+    assert_int_equal(le_record_decode(sb.data, sb.size, &ev, &a), 0);
+    assert_int_equal(ev.time_ms, 0);
+    assert_int_equal(ev.nprops, 0);
+    assert_null(ev.props);
+    le_arena_free(&a);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- the encoder against msgpack-c's packer ------------------------------ */
+
+/* The record as msgpack_pack_*() writes it, key by key in the documented order. */
+static void ref_str(msgpack_packer *pk, le_str_t s) {
+    msgpack_pack_str_with_body(pk, s.ptr, s.len);
+}
+
+static void ref_pack(const le_event_t *ev, msgpack_sbuffer *sb) {
+    msgpack_packer pk;
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    size_t idlen = strlen(ev->id);
+    const le_str_t strs[] = {ev->name, ev->url, ev->ref, ev->title, ev->vid, ev->form_id};
+    const char *skeys[] = {"n", "u", "r", "ti", "vid", "f"};
+    const le_str_t tail[] = {ev->ip, ev->ua, ev->lang};
+    const char *tkeys[] = {"ip", "ua", "l"};
+    size_t n = 1 + (ev->time_ms != 0) + (ev->client_ts_ms != 0) + (ev->type != 0) +
+               (ev->source != 0) + (ev->id_kind != 0) + (idlen != 0) + ev->consent + ev->gpc +
+               ev->bot + (ev->nprops != 0) + (ev->nfields != 0);
+    for (int i = 0; i < 6; i++) n += strs[i].len != 0;
+    for (int i = 0; i < 3; i++) n += tail[i].len != 0;
+    msgpack_pack_map(&pk, n);
+    ref_str(&pk, LE_STR("v"));
+    msgpack_pack_uint8(&pk, 1);
+    if (ev->time_ms) ref_str(&pk, LE_STR("t")), msgpack_pack_int64(&pk, ev->time_ms);
+    if (ev->client_ts_ms) ref_str(&pk, LE_STR("ct")), msgpack_pack_int64(&pk, ev->client_ts_ms);
+    if (ev->type) ref_str(&pk, LE_STR("ty")), msgpack_pack_uint8(&pk, ev->type);
+    if (ev->source) ref_str(&pk, LE_STR("src")), msgpack_pack_uint8(&pk, ev->source);
+    if (ev->id_kind) ref_str(&pk, LE_STR("ik")), msgpack_pack_uint8(&pk, ev->id_kind);
+    if (idlen) ref_str(&pk, LE_STR("id")), ref_str(&pk, le_str(ev->id));
+    if (ev->consent) ref_str(&pk, LE_STR("c")), msgpack_pack_true(&pk);
+    if (ev->gpc) ref_str(&pk, LE_STR("gpc")), msgpack_pack_true(&pk);
+    if (ev->bot) ref_str(&pk, LE_STR("bot")), msgpack_pack_true(&pk);
+    for (int i = 0; i < 6; i++)
+        if (strs[i].len) ref_str(&pk, le_str(skeys[i])), ref_str(&pk, strs[i]);
+    if (ev->nprops) {
+        ref_str(&pk, LE_STR("p"));
+        msgpack_pack_map(&pk, ev->nprops);
+        for (uint32_t i = 0; i < ev->nprops; i++)
+            ref_str(&pk, ev->props[i].key), ref_str(&pk, ev->props[i].val);
+    }
+    if (ev->nfields) {
+        ref_str(&pk, LE_STR("ff"));
+        msgpack_pack_map(&pk, ev->nfields);
+        for (uint32_t i = 0; i < ev->nfields; i++)
+            ref_str(&pk, ev->fields[i].key), ref_str(&pk, ev->fields[i].val);
+    }
+    for (int i = 0; i < 3; i++)
+        if (tail[i].len) ref_str(&pk, le_str(tkeys[i])), ref_str(&pk, tail[i]);
+}
+
+static void assert_same_bytes(const le_event_t *ev) {
+    msgpack_sbuffer got, want;
+    encode(ev, &got);
+    ref_pack(ev, &want);
+    assert_int_equal(got.size, want.size);
+    assert_memory_equal(got.data, want.data, want.size);
+    msgpack_sbuffer_destroy(&got);
+    msgpack_sbuffer_destroy(&want);
+}
+
+static void test_bytes_match_msgpack_c(void **state) {
+    (void)state;
+    le_event_t ev = full_event();
+    assert_same_bytes(&ev);
+
+    /* Every width of integer, string and map header. */
+    static const int64_t ints[] = {
+        1,  127, 128, 255,  256,  65535,  65536,  4294967295LL, 4294967296LL,           INT64_MAX,
+        -1, -32, -33, -128, -129, -32768, -32769, INT32_MIN,    (int64_t)INT32_MIN - 1, INT64_MIN};
+    for (size_t i = 0; i < LE_ARRAY_SIZE(ints); i++) {
+        ev.time_ms = ints[i];
+        ev.client_ts_ms = -ints[i] / 3;
+        assert_same_bytes(&ev);
+    }
+    size_t big = 70000;
+    char *s = malloc(big);
+    memset(s, 'a', big);
+    static const size_t lens[] = {31, 32, 64, 65, 255, 256, 511, 512, 513, 65535, 65536, 70000};
+    for (size_t i = 0; i < LE_ARRAY_SIZE(lens); i++) {
+        ev.url = (le_str_t){s, lens[i]};
+        ev.ua = (le_str_t){s, lens[LE_ARRAY_SIZE(lens) - 1 - i]};
+        assert_same_bytes(&ev);
+    }
+    le_kv_t many[70];
+    for (int i = 0; i < 70; i++) many[i] = (le_kv_t){{s, (size_t)i}, {s, (size_t)(70 - i)}};
+    ev.props = many;
+    ev.nprops = 70; /* map16 */
+    ev.fields = many;
+    ev.nfields = 15; /* fixmap */
+    assert_same_bytes(&ev);
+    free(s);
+}
+
+/* ---- hand-built records -------------------------------------------------- */
+
+#define K(pk, lit) msgpack_pack_str_with_body((pk), (lit), sizeof(lit) - 1)
+
+static void test_unknown_keys_tolerated(void **state) {
+    (void)state;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 5);
+    K(&pk, "zz"); /* before "v": order does not matter */
+    msgpack_pack_array(&pk, 7);
+    msgpack_pack_nil(&pk);
+    msgpack_pack_double(&pk, 2.5);
+    msgpack_pack_float(&pk, 1.5f);
+    msgpack_pack_map(&pk, 1);
+    K(&pk, "a");
+    msgpack_pack_bin_with_body(&pk, "xy", 2);
+    msgpack_pack_ext_with_body(&pk, "abc", 3, 5);
+    msgpack_pack_int64(&pk, -100000);
+    msgpack_pack_uint64(&pk, UINT64_MAX);
+    K(&pk, "v");
+    msgpack_pack_uint8(&pk, 2); /* a later version */
+    K(&pk, "t");
+    msgpack_pack_int64(&pk, 7);
+    K(&pk, "future");
+    msgpack_pack_ext_with_body(&pk, "12345678", 8, 1); /* fixext 8 */
+    K(&pk, "deep");
+    for (int i = 0; i < 200; i++) msgpack_pack_array(&pk, 1); /* nesting needs no stack */
+    msgpack_pack_nil(&pk);
+
+    le_event_t ev;
+    le_arena_t a;
+    le_arena_init(&a, NULL, 0);
+    assert_int_equal(le_record_decode(sb.data, sb.size, &ev, &a), 0);
+    assert_int_equal(ev.time_ms, 7);
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_record_to_json(sb.data, sb.size, &out), 0);
+    assert_non_null(strstr(le_buf_cstr(&out), "\"time_ms\":7"));
+    le_buf_free(&out);
+    le_arena_free(&a);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_signed_encodings_accepted(void **state) {
+    (void)state;
+    /* {"v": int8 1, "ty": int8 2, "t": int64 -1}: signed forms of small numbers. */
+    const uint8_t rec[] = {0x83, 0xa1, 'v',  0xd0, 0x01, 0xa2, 't',  'y',  0xd0, 0x02, 0xa1,
+                           't',  0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    le_event_t ev;
+    le_arena_t a;
+    le_arena_init(&a, NULL, 0);
+    assert_int_equal(le_record_decode(rec, sizeof(rec), &ev, &a), 0);
+    assert_int_equal(ev.type, LE_EV_EVENT);
+    assert_int_equal(ev.time_ms, -1);
+    le_arena_free(&a);
+}
+
+typedef void (*bad_fn)(msgpack_packer *pk);
+
+static void bad_t_str(msgpack_packer *pk) {
+    K(pk, "t");
+    K(pk, "yesterday");
+}
+static void bad_t_huge(msgpack_packer *pk) {
+    K(pk, "t");
+    msgpack_pack_uint64(pk, (uint64_t)INT64_MAX + 1);
+}
+static void bad_ty_300(msgpack_packer *pk) {
+    K(pk, "ty");
+    msgpack_pack_uint16(pk, 300);
+}
+static void bad_ty_neg(msgpack_packer *pk) {
+    K(pk, "ty");
+    msgpack_pack_int8(pk, -1);
+}
+static void bad_u_int(msgpack_packer *pk) {
+    K(pk, "u");
+    msgpack_pack_int8(pk, 5);
+}
+static void bad_u_bin(msgpack_packer *pk) {
+    K(pk, "u");
+    msgpack_pack_bin_with_body(pk, "ab", 2);
+}
+static void bad_c_int(msgpack_packer *pk) {
+    K(pk, "c");
+    msgpack_pack_int8(pk, 1);
+}
+static void bad_p_array(msgpack_packer *pk) {
+    K(pk, "p");
+    msgpack_pack_array(pk, 1);
+    K(pk, "a");
+}
+static void bad_p_int_val(msgpack_packer *pk) {
+    K(pk, "p");
+    msgpack_pack_map(pk, 1);
+    K(pk, "a");
+    msgpack_pack_int8(pk, 1);
+}
+static void bad_ff_int_key(msgpack_packer *pk) {
+    K(pk, "ff");
+    msgpack_pack_map(pk, 1);
+    msgpack_pack_int8(pk, 1);
+    K(pk, "a");
+}
+static void bad_id_long(msgpack_packer *pk) {
+    K(pk, "id");
+    K(pk, ID "0");
+}
+static void bad_int_key(msgpack_packer *pk) {
+    msgpack_pack_int8(pk, 1);
+    msgpack_pack_int8(pk, 2);
+}
+static void bad_v_zero(msgpack_packer *pk) {
+    K(pk, "v");
+    msgpack_pack_uint8(pk, 0);
+}
+
+static void test_wrong_types_are_corrupt(void **state) {
+    (void)state;
+    bad_fn cases[] = {bad_t_str,   bad_t_huge,  bad_ty_300,  bad_ty_neg,    bad_u_int,
+                      bad_u_bin,   bad_c_int,   bad_p_array, bad_p_int_val, bad_ff_int_key,
+                      bad_id_long, bad_int_key, bad_v_zero};
+    for (size_t i = 0; i < LE_ARRAY_SIZE(cases); i++) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 2);
+        K(&pk, "v");
+        msgpack_pack_uint8(&pk, 1);
+        cases[i](&pk);
+
+        le_event_t ev;
+        le_arena_t a;
+        le_arena_init(&a, NULL, 0);
+        le_buf_t out = LE_BUF_INIT;
+        le_buf_puts(&out, "keep");
+        if (le_record_decode(sb.data, sb.size, &ev, &a) != LE_ECORRUPT)
+            fail_msg("case %zu decoded", i);
+        assert_int_equal(le_record_to_json(sb.data, sb.size, &out), LE_ECORRUPT);
+        assert_int_equal(le_record_to_text(sb.data, sb.size, &out), LE_ECORRUPT);
+        assert_int_equal(out.len, 4); /* unchanged */
+        le_buf_free(&out);
+        le_arena_free(&a);
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+
+static void test_malformed_payloads(void **state) {
+    (void)state;
+    le_event_t ev = full_event(), got;
+    le_arena_t a;
+    le_arena_init(&a, NULL, 0);
+    msgpack_sbuffer sb;
+    encode(&ev, &sb);
+
+    /* Every truncation. */
+    for (size_t n = 0; n < sb.size; n++)
+        assert_int_equal(le_record_decode(sb.data, n, &got, &a), LE_ECORRUPT);
+    /* Trailing bytes. */
+    msgpack_sbuffer_write(&sb, "\xc0", 1);
+    assert_int_equal(le_record_decode(sb.data, sb.size, &got, &a), LE_ECORRUPT);
+    msgpack_sbuffer_destroy(&sb);
+
+    const uint8_t no_v[] = {0x81, 0xa1, 't', 0x05};
+    const uint8_t array[] = {0x91, 0x01};
+    const uint8_t never_used[] = {0x81, 0xa1, 'v', 0xc1};
+    /* A map claiming 2^32-1 entries must not allocate for them. */
+    const uint8_t huge_map[] = {0x82, 0xa1, 'v', 0x01, 0xa1, 'p', 0xdf, 0xff, 0xff, 0xff, 0xff};
+    const uint8_t huge_str[] = {0x81, 0xa1, 'v', 0xdb, 0xff, 0xff, 0xff, 0xff, 'a'};
+    assert_int_equal(le_record_decode(no_v, sizeof(no_v), &got, &a), LE_ECORRUPT);
+    assert_int_equal(le_record_decode(array, sizeof(array), &got, &a), LE_ECORRUPT);
+    assert_int_equal(le_record_decode(never_used, sizeof(never_used), &got, &a), LE_ECORRUPT);
+    assert_int_equal(le_record_decode(huge_map, sizeof(huge_map), &got, &a), LE_ECORRUPT);
+    assert_int_equal(le_record_decode(huge_str, sizeof(huge_str), &got, &a), LE_ECORRUPT);
+    le_arena_free(&a);
+}
+
+static void test_invalid_utf8_is_not_json(void **state) {
+    (void)state;
+    le_event_t ev = {0};
+    ev.time_ms = 1;
+    ev.url = LE_STR("https://x/\xff\xfe");
+    msgpack_sbuffer sb;
+    encode(&ev, &sb);
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_record_to_json(sb.data, sb.size, &out), LE_ECORRUPT);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(le_record_to_text(sb.data, sb.size, &out), 0); /* text shows raw bytes */
+    le_buf_reset(&out);
+    msgpack_sbuffer_destroy(&sb);
+
+    /* A NUL in a prop key is not an event string either (event.h). */
+    le_kv_t kv = {{"a\0b", 3}, LE_STR("v")};
+    ev.url = LE_STR("https://x/");
+    ev.props = &kv;
+    ev.nprops = 1;
+    encode(&ev, &sb);
+    assert_int_equal(le_record_to_json(sb.data, sb.size, &out), LE_ECORRUPT);
+    le_buf_free(&out);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_mutations_never_crash(void **state) {
+    (void)state;
+    le_event_t ev = full_event(), got;
+    msgpack_sbuffer sb;
+    encode(&ev, &sb);
+    char *m = malloc(sb.size);
+    srand(4242);
+    int ok = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        memcpy(m, sb.data, sb.size);
+        int flips = 1 + rand() % 4;
+        for (int k = 0; k < flips; k++) m[rand() % sb.size] = (char)rand();
+        size_t n = rand() % 4 ? sb.size : (size_t)rand() % sb.size;
+        le_arena_t a;
+        le_arena_init(&a, NULL, 0);
+        int rc = le_record_decode(m, n, &got, &a);
+        assert_true(rc == 0 || rc == LE_ECORRUPT);
+        le_buf_t out = LE_BUF_INIT;
+        rc = le_record_to_json(m, n, &out);
+        assert_true(rc == 0 || rc == LE_ECORRUPT);
+        if (rc == 0) {
+            json_error_t jerr;
+            json_t *o = json_loadb(out.data, out.len, 0, &jerr);
+            if (!o) fail_msg("invalid JSON (%s): %.*s", jerr.text, (int)out.len, out.data);
+            json_decref(o);
+            ok++;
+        }
+        rc = le_record_to_text(m, n, &out);
+        assert_true(rc == 0 || rc == LE_ECORRUPT);
+        le_buf_free(&out);
+        le_arena_free(&a);
+    }
+    assert_true(ok > 0); /* some mutations only touch string contents */
+    free(m);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decode_round_trip),
+        cmocka_unit_test(test_json_every_field),
+        cmocka_unit_test(test_json_exact),
+        cmocka_unit_test(test_text_forms),
+        cmocka_unit_test(test_empty_fields_omitted),
+        cmocka_unit_test(test_bytes_match_msgpack_c),
+        cmocka_unit_test(test_unknown_keys_tolerated),
+        cmocka_unit_test(test_signed_encodings_accepted),
+        cmocka_unit_test(test_wrong_types_are_corrupt),
+        cmocka_unit_test(test_malformed_payloads),
+        cmocka_unit_test(test_invalid_utf8_is_not_json),
+        cmocka_unit_test(test_mutations_never_crash),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
