@@ -29,6 +29,7 @@ static void init(void) {
 }
 
 static uint32_t crc_sw(uint32_t crc, const unsigned char *p, size_t n) {
+    pthread_once(&once, init);
     while (n--) crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return crc;
 }

@@ -1,1 +1,577 @@
-/* placeholder */
+/*
+ * decode.c: the tracking protocol's text decoders: UTF-8 and control
+ * character checks, percent-decoding, application/x-www-form-urlencoded, the
+ * Cookie, Content-Type and Accept headers, and multipart/form-data.
+ *
+ * Every byte here is untrusted. The decoders run in one pass over their
+ * input, never read past s[n), bound every count and length they produce,
+ * and copy what they accept into the request's arena as NUL-terminated,
+ * valid UTF-8. JSON bodies are in decode_json.c, param lists to events in
+ * params.c.
+ */
+#include "decode.h"
+
+const char *le_dec_strerror(le_dec_err_t e) {
+    switch (e) {
+        case LE_DEC_OK:
+            return "ok";
+        case LE_DEC_BAD_PERCENT:
+            return "bad percent-encoding";
+        case LE_DEC_BAD_UTF8:
+            return "invalid UTF-8";
+        case LE_DEC_CONTROL:
+            return "forbidden control character";
+        case LE_DEC_TOO_MANY:
+            return "too many params";
+        case LE_DEC_TOO_LONG:
+            return "value too long";
+        case LE_DEC_BAD_JSON:
+            return "bad JSON";
+        case LE_DEC_BAD_MULTIPART:
+            return "bad multipart body";
+        case LE_DEC_MISSING:
+            return "missing required param";
+        case LE_DEC_BAD_VALUE:
+            return "bad param value";
+    }
+    return "unknown decode error";
+}
+
+/*
+ * UTF-8 as an incremental checker (RFC 3629, table 3-7 of Unicode): a lead
+ * byte sets how many continuation bytes follow and the range the first of
+ * them must fall in, which is what excludes overlongs (E0 80..9F, F0
+ * 80..8F), surrogates (ED A0..BF) and code points past U+10FFFF (F4 90..BF).
+ * C0, C1 and F5..FF never lead. The same checker also refuses C0 controls
+ * and DEL, so percent-decoding validates while it copies.
+ */
+typedef struct {
+    unsigned need;    /* continuation bytes still expected */
+    unsigned char lo; /* range of the next continuation byte */
+    unsigned char hi;
+    bool allow_newline;
+} utf8_st;
+
+static inline le_dec_err_t utf8_step(utf8_st *st, unsigned char c) {
+    if (st->need) {
+        if (c < st->lo || c > st->hi) return LE_DEC_BAD_UTF8;
+        st->need--;
+        st->lo = 0x80;
+        st->hi = 0xBF;
+        return LE_DEC_OK;
+    }
+    if (c < 0x80) {
+        if (LE_UNLIKELY(c < 0x20 || c == 0x7F)) {
+            if (st->allow_newline && (c == '\t' || c == '\r' || c == '\n')) return LE_DEC_OK;
+            return LE_DEC_CONTROL;
+        }
+        return LE_DEC_OK;
+    }
+    if (c < 0xC2) return LE_DEC_BAD_UTF8; /* continuation or overlong 2-byte lead */
+    if (c < 0xE0) {
+        st->need = 1;
+    } else if (c < 0xF0) {
+        st->need = 2;
+        st->lo = c == 0xE0 ? 0xA0 : 0x80;
+        st->hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c < 0xF5) {
+        st->need = 3;
+        st->lo = c == 0xF0 ? 0x90 : 0x80;
+        st->hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return LE_DEC_BAD_UTF8;
+    }
+    return LE_DEC_OK;
+}
+
+static inline void utf8_init(utf8_st *st, bool allow_newline) {
+    st->need = 0;
+    st->lo = 0x80;
+    st->hi = 0xBF;
+    st->allow_newline = allow_newline;
+}
+
+le_dec_err_t le_text_check(const char *s, size_t n, bool allow_newline) {
+    utf8_st st;
+    utf8_init(&st, allow_newline);
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i++) {
+        /* Plain printable ASCII is the common case; skip the state machine. */
+        if (LE_LIKELY(st.need == 0 && p[i] >= 0x20 && p[i] < 0x7F)) continue;
+        le_dec_err_t rc = utf8_step(&st, p[i]);
+        if (rc != LE_DEC_OK) return rc;
+    }
+    return st.need ? LE_DEC_BAD_UTF8 : LE_DEC_OK;
+}
+
+bool le_utf8_valid(const char *s, size_t n) {
+    utf8_st st;
+    utf8_init(&st, true);
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x80 && st.need == 0) continue; /* controls are not a UTF-8 matter */
+        if (utf8_step(&st, p[i]) != LE_DEC_OK) return false;
+    }
+    return st.need == 0;
+}
+
+/* Hex digit values; -1 for anything else. */
+static const signed char hexval[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+/* The table stores value + 1 so that the zero default means "not hex". */
+#define HEX(c) (hexval[(unsigned char)(c)] - 1)
+
+le_dec_err_t le_pct_decode(le_arena_t *a, const char *s, size_t n, bool plus_space,
+                           bool allow_newline, le_str_t *out) {
+    /* Decoding never grows the input, so one allocation of n + 1 suffices. */
+    char *o = le_arena_alloc(a, n + 1);
+    size_t j = 0;
+    utf8_st st;
+    utf8_init(&st, allow_newline);
+    *out = LE_STR_NULL;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (LE_LIKELY(st.need == 0 && c >= 0x20 && c < 0x7F && c != '%' && c != '+')) {
+            o[j++] = (char)c;
+            i++;
+            continue;
+        }
+        if (c == '%') {
+            if (n - i < 3) return LE_DEC_BAD_PERCENT;
+            int h = HEX(s[i + 1]), l = HEX(s[i + 2]);
+            if (h < 0 || l < 0) return LE_DEC_BAD_PERCENT;
+            c = (unsigned char)(h << 4 | l);
+            i += 3;
+        } else {
+            if (c == '+' && plus_space) c = ' ';
+            i++;
+        }
+        le_dec_err_t rc = utf8_step(&st, c);
+        if (rc != LE_DEC_OK) return rc;
+        o[j++] = (char)c;
+    }
+    if (st.need) return LE_DEC_BAD_UTF8;
+    o[j] = '\0';
+    *out = (le_str_t){o, j};
+    return LE_DEC_OK;
+}
+
+bool le_kvlist_get(const le_kvlist_t *l, const char *key, le_str_t *val) {
+    for (uint32_t i = 0; i < l->n; i++) {
+        if (le_str_eq(l->kv[i].key, key)) {
+            *val = l->kv[i].val;
+            return true;
+        }
+    }
+    return false;
+}
+
+le_dec_err_t le_urlencoded_parse(le_arena_t *a, const char *s, size_t n, uint32_t max_pairs,
+                                 uint32_t max_value, bool allow_newline, le_kvlist_t *out) {
+    const char *end = s + n;
+    *out = (le_kvlist_t){NULL, 0};
+
+    /* Count non-empty segments first: a flood of pairs fails before any work. */
+    uint32_t count = 0;
+    for (const char *p = s; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        if (e > p && ++count > max_pairs) return LE_DEC_TOO_MANY;
+        p = e + 1;
+    }
+    if (count == 0) return LE_DEC_OK;
+
+    le_kv_t *kv = le_arena_alloc(a, count * sizeof(*kv));
+    uint32_t k = 0;
+    for (const char *p = s; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        if (e > p) {
+            const char *eq = memchr(p, '=', (size_t)(e - p));
+            const char *ke = eq ? eq : e;
+            const char *v = eq ? eq + 1 : e;
+            le_dec_err_t rc = le_pct_decode(a, p, (size_t)(ke - p), true, false, &kv[k].key);
+            if (rc == LE_DEC_OK && kv[k].key.len > max_value) rc = LE_DEC_TOO_LONG;
+            if (rc == LE_DEC_OK)
+                rc = le_pct_decode(a, v, (size_t)(e - v), true, allow_newline, &kv[k].val);
+            if (rc == LE_DEC_OK && kv[k].val.len > max_value) rc = LE_DEC_TOO_LONG;
+            if (rc != LE_DEC_OK) return rc;
+            k++;
+        }
+        p = e + 1;
+    }
+    *out = (le_kvlist_t){kv, k};
+    return LE_DEC_OK;
+}
+
+/* ---- HTTP header helpers ---------------------------------------------------------------- */
+
+static inline bool is_ows(char c) {
+    return c == ' ' || c == '\t';
+}
+
+static le_str_t trim(const char *p, const char *e) {
+    while (p < e && is_ows(*p)) p++;
+    while (e > p && is_ows(e[-1])) e--;
+    return (le_str_t){p, (size_t)(e - p)};
+}
+
+/* RFC 9110 tchar. */
+static bool is_tchar(unsigned char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+bool le_cookie_get(le_str_t header, const char *name, le_str_t *val) {
+    size_t nlen = strlen(name);
+    const char *p = header.ptr, *end = header.ptr + header.len;
+    if (!p) return false;
+    while (p < end) {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        const char *e = semi ? semi : end;
+        const char *eq = memchr(p, '=', (size_t)(e - p));
+        if (eq) {
+            le_str_t k = trim(p, eq);
+            if (k.len == nlen && memcmp(k.ptr, name, nlen) == 0) {
+                le_str_t v = trim(eq + 1, e);
+                if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') {
+                    v.ptr++;
+                    v.len -= 2;
+                }
+                *val = v;
+                return true;
+            }
+        }
+        p = e + 1;
+    }
+    return false;
+}
+
+/* The media type of a Content-Type or Accept element: up to the first ';', trimmed. */
+static le_str_t media_type(const char *p, const char *e, const char **params) {
+    const char *semi = memchr(p, ';', (size_t)(e - p));
+    *params = semi ? semi : e;
+    return trim(p, *params);
+}
+
+bool le_media_type_is(le_str_t content_type, const char *type) {
+    if (!content_type.ptr) return false;
+    const char *params;
+    le_str_t t = media_type(content_type.ptr, content_type.ptr + content_type.len, &params);
+    return le_str_ieq(t, type);
+}
+
+/*
+ * The next "; name=value" of a header's parameter list, starting at *p (on
+ * the ';'). Values are a token or a quoted-string; inside quotes, bytes are
+ * taken as they are up to the closing quote (browsers percent-encode '"' in
+ * multipart names rather than backslash-escape it, and send '\' raw).
+ * Returns 1 with a param, 0 at the end, -1 on a malformed list.
+ */
+static int next_param(const char **p, const char *end, le_str_t *name, le_str_t *val) {
+    const char *q = *p;
+    while (q < end && (is_ows(*q) || *q == ';')) q++;
+    if (q == end) return 0;
+    const char *ns = q;
+    while (q < end && is_tchar((unsigned char)*q)) q++;
+    if (q == ns) return -1;
+    *name = (le_str_t){ns, (size_t)(q - ns)};
+    while (q < end && is_ows(*q)) q++;
+    if (q == end || *q != '=') return -1;
+    q++;
+    while (q < end && is_ows(*q)) q++;
+    if (q < end && *q == '"') {
+        const char *vs = ++q;
+        const char *cq = memchr(q, '"', (size_t)(end - q));
+        if (!cq) return -1;
+        *val = (le_str_t){vs, (size_t)(cq - vs)};
+        q = cq + 1;
+        while (q < end && is_ows(*q)) q++;
+        if (q < end && *q != ';') return -1;
+    } else {
+        const char *vs = q;
+        const char *semi = memchr(q, ';', (size_t)(end - q));
+        q = semi ? semi : end;
+        *val = trim(vs, q);
+    }
+    *p = q;
+    return 1;
+}
+
+/*
+ * An RFC 9110 qvalue as thousandths: "0", "0.5", "1", "1.000"; -1 when
+ * malformed.
+ */
+static int parse_q(le_str_t v) {
+    if (v.len == 0 || v.len > 5 || (v.ptr[0] != '0' && v.ptr[0] != '1')) return -1;
+    int q = (v.ptr[0] - '0') * 1000, scale = 100;
+    if (v.len > 1) {
+        if (v.ptr[1] != '.') return -1;
+        for (size_t i = 2; i < v.len; i++) {
+            if (v.ptr[i] < '0' || v.ptr[i] > '9') return -1;
+            q += (v.ptr[i] - '0') * scale;
+            scale /= 10;
+        }
+    }
+    return q > 1000 ? -1 : q;
+}
+
+bool le_accepts_json(le_str_t accept) {
+    /* Best q per range; -1 when the range is not listed. */
+    int json = -1, app_any = -1, html = -1, text_any = -1;
+    const char *p = accept.ptr, *end = accept.ptr + accept.len;
+    if (!p) return false;
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *e = comma ? comma : end;
+        const char *params;
+        le_str_t range = media_type(p, e, &params);
+        int q = 1000;
+        le_str_t pn, pv;
+        int r;
+        while ((r = next_param(&params, e, &pn, &pv)) > 0) {
+            if (le_str_ieq(pn, "q")) q = parse_q(pv);
+        }
+        if (r < 0) q = -1; /* a malformed element is ignored */
+        if (q >= 0) {
+            int *slot = NULL;
+            if (le_str_ieq(range, "application/json"))
+                slot = &json;
+            else if (le_str_ieq(range, "application/*"))
+                slot = &app_any;
+            else if (le_str_ieq(range, "text/html"))
+                slot = &html;
+            else if (le_str_ieq(range, "text/*"))
+                slot = &text_any;
+            if (slot && q > *slot) *slot = q;
+        }
+        p = e + 1;
+    }
+    /* The most specific listed range decides each side (RFC 9110 12.5.1). */
+    int jq = json >= 0 ? json : app_any >= 0 ? app_any : 0;
+    int hq = html >= 0 ? html : text_any >= 0 ? text_any : 0;
+    return jq > 0 && jq > hq;
+}
+
+/* ---- multipart/form-data ---------------------------------------------------------------- */
+
+/* Per-part header bounds: far above what browsers send (one or two short lines). */
+#define MP_MAX_HEADER_BYTES 8192
+#define MP_MAX_HEADERS 16
+#define MP_MAX_BOUNDARY 70
+
+/* RFC 2046 bchars (space is allowed too, but not last). */
+static bool is_bchar(unsigned char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return c && strchr("'()+_,-./:=? ", c) != NULL;
+}
+
+static bool boundary_get(le_str_t content_type, le_str_t *b) {
+    const char *params, *end = content_type.ptr + content_type.len;
+    le_str_t t = media_type(content_type.ptr, end, &params);
+    if (!le_str_ieq(t, "multipart/form-data")) return false;
+    le_str_t pn, pv;
+    bool found = false;
+    int r;
+    while ((r = next_param(&params, end, &pn, &pv)) > 0) {
+        if (!le_str_ieq(pn, "boundary")) continue;
+        if (found) return false; /* two boundaries: ambiguous */
+        *b = pv;
+        found = true;
+    }
+    if (r < 0 || !found || b->len < 1 || b->len > MP_MAX_BOUNDARY) return false;
+    for (size_t i = 0; i < b->len; i++) {
+        if (!is_bchar((unsigned char)b->ptr[i])) return false;
+    }
+    return b->ptr[b->len - 1] != ' ';
+}
+
+typedef struct {
+    const char *body, *end;
+    char pat[4 + MP_MAX_BOUNDARY]; /* "\r\n--" boundary */
+    size_t plen;
+    const char *nl; /* the line ending: "\r\n" or "\n" */
+    size_t nllen;
+} mp_t;
+
+/*
+ * After "--boundary" at q: "--" closes the body; else transport padding
+ * (spaces, tabs) and a line ending make it a delimiter. Anything else means
+ * these bytes were content that happened to start like a boundary. Sets
+ * *next to the start of the following part and *close; returns false if this
+ * is not a delimiter. When mp->nl is unset (the first delimiter), the line
+ * ending found here fixes it for the whole body.
+ */
+static bool delim_tail(mp_t *mp, const char *q, const char **next, bool *close) {
+    const char *end = mp->end;
+    if (end - q >= 2 && q[0] == '-' && q[1] == '-') {
+        *close = true;
+        *next = end;
+        return true;
+    }
+    while (q < end && is_ows(*q)) q++;
+    if (!mp->nl) {
+        if (end - q >= 2 && q[0] == '\r' && q[1] == '\n')
+            mp->nl = "\r\n", mp->nllen = 2;
+        else if (q < end && q[0] == '\n')
+            mp->nl = "\n", mp->nllen = 1;
+        else
+            return false;
+    } else if ((size_t)(end - q) < mp->nllen || memcmp(q, mp->nl, mp->nllen) != 0) {
+        return false;
+    }
+    *close = false;
+    *next = q + mp->nllen;
+    return true;
+}
+
+/*
+ * Find the delimiter ending the part that starts at from: a line ending,
+ * "--" and the boundary. *at gets where the part's content ends.
+ */
+static bool find_delim(mp_t *mp, const char *from, const char **at, const char **next,
+                       bool *close) {
+    const char *pat = mp->nllen == 2 ? mp->pat : mp->pat + 1;
+    size_t plen = mp->nllen == 2 ? mp->plen : mp->plen - 1;
+    while (from < mp->end) {
+        const char *d = memmem(from, (size_t)(mp->end - from), pat, plen);
+        if (!d) return false;
+        if (delim_tail(mp, d + plen, next, close)) {
+            *at = d;
+            return true;
+        }
+        from = d + 1;
+    }
+    return false;
+}
+
+/* The first delimiter: at the very start, or after the preamble and a line ending. */
+static bool find_first(mp_t *mp, const char **next, bool *close) {
+    const char *dash = mp->pat + 2; /* "--" boundary */
+    size_t dlen = mp->plen - 2;
+    if ((size_t)(mp->end - mp->body) >= dlen && memcmp(mp->body, dash, dlen) == 0 &&
+        delim_tail(mp, mp->body + dlen, next, close))
+        return true;
+    for (const char *from = mp->body; from < mp->end;) {
+        const char *d = memmem(from, (size_t)(mp->end - from), mp->pat + 1, mp->plen - 1);
+        if (!d) return false;
+        if (delim_tail(mp, d + mp->plen - 1, next, close)) return true;
+        from = d + 1;
+    }
+    return false;
+}
+
+typedef struct {
+    le_str_t name;
+    bool has_cd, has_ct, has_name, skip;
+} mp_part_t;
+
+/* Content-Disposition: form-data; name="x"[; filename="y"] */
+static bool parse_disposition(le_str_t v, mp_part_t *part) {
+    const char *params, *end = v.ptr + v.len;
+    le_str_t t = media_type(v.ptr, end, &params);
+    if (!le_str_ieq(t, "form-data")) return false;
+    le_str_t pn, pv;
+    int r;
+    while ((r = next_param(&params, end, &pn, &pv)) > 0) {
+        if (le_str_ieq(pn, "name")) {
+            if (part->has_name) return false;
+            part->name = pv;
+            part->has_name = true;
+        } else if (le_str_ieq(pn, "filename") || le_str_ieq(pn, "filename*")) {
+            part->skip = true;
+        }
+    }
+    return r == 0 && part->has_name;
+}
+
+/*
+ * Parse the header lines of the part [p, end): "Name: value" lines up to an
+ * empty line. *body gets the start of the content.
+ */
+static le_dec_err_t parse_part_headers(const mp_t *mp, const char *p, const char *end,
+                                       mp_part_t *part, const char **body) {
+    const char *start = p;
+    unsigned nh = 0;
+    for (;;) {
+        const char *nl = memmem(p, (size_t)(end - p), mp->nl, mp->nllen);
+        if (!nl) return LE_DEC_BAD_MULTIPART; /* no empty line before the next delimiter */
+        const char *line = p;
+        p = nl + mp->nllen;
+        if (nl == line) break;
+        if (p - start > MP_MAX_HEADER_BYTES || ++nh > MP_MAX_HEADERS) return LE_DEC_BAD_MULTIPART;
+        /* No controls but TAB (so no bare CR or LF) and no DEL; the name is checked later. */
+        for (const char *c = line; c < nl; c++) {
+            if ((unsigned char)*c < 0x20 && *c != '\t') return LE_DEC_BAD_MULTIPART;
+            if (*c == 0x7F) return LE_DEC_BAD_MULTIPART;
+        }
+        const char *colon = line;
+        while (colon < nl && is_tchar((unsigned char)*colon)) colon++;
+        if (colon == line || colon == nl || *colon != ':') return LE_DEC_BAD_MULTIPART;
+        le_str_t hn = {line, (size_t)(colon - line)};
+        le_str_t hv = trim(colon + 1, nl);
+        if (le_str_ieq(hn, "Content-Disposition")) {
+            if (part->has_cd || !parse_disposition(hv, part)) return LE_DEC_BAD_MULTIPART;
+            part->has_cd = true;
+        } else if (le_str_ieq(hn, "Content-Type")) {
+            if (part->has_ct) return LE_DEC_BAD_MULTIPART;
+            part->has_ct = true;
+            if (!le_media_type_is(hv, "text/plain")) part->skip = true;
+        }
+    }
+    if (!part->has_cd) return LE_DEC_BAD_MULTIPART;
+    *body = p;
+    return LE_DEC_OK;
+}
+
+le_dec_err_t le_multipart_parse(le_arena_t *a, le_str_t content_type, const char *body, size_t n,
+                                uint32_t max_fields, uint32_t max_value, le_kvlist_t *out) {
+    *out = (le_kvlist_t){NULL, 0};
+    le_str_t b = LE_STR_NULL;
+    if (!content_type.ptr || !boundary_get(content_type, &b)) return LE_DEC_BAD_MULTIPART;
+    if (!body) return LE_DEC_BAD_MULTIPART;
+
+    mp_t mp = {.body = body, .end = body + n, .nl = NULL, .nllen = 0};
+    memcpy(mp.pat, "\r\n--", 4);
+    memcpy(mp.pat + 4, b.ptr, b.len);
+    mp.plen = 4 + b.len;
+
+    const char *p, *at;
+    bool close;
+    if (!find_first(&mp, &p, &close)) return LE_DEC_BAD_MULTIPART;
+
+    le_kv_t *kv = NULL;
+    uint32_t k = 0, cap = 0;
+    while (!close) {
+        const char *next;
+        if (!find_delim(&mp, p, &at, &next, &close)) return LE_DEC_BAD_MULTIPART;
+        mp_part_t part = {.has_cd = false};
+        const char *content;
+        le_dec_err_t rc = parse_part_headers(&mp, p, at, &part, &content);
+        if (rc != LE_DEC_OK) return rc;
+        p = next;
+        if (part.skip) continue;
+
+        if (k == max_fields) return LE_DEC_TOO_MANY;
+        size_t vlen = (size_t)(at - content);
+        if (part.name.len > max_value || vlen > max_value) return LE_DEC_TOO_LONG;
+        if ((rc = le_text_check(part.name.ptr, part.name.len, false)) != LE_DEC_OK) return rc;
+        if ((rc = le_text_check(content, vlen, true)) != LE_DEC_OK) return rc;
+        if (k == cap) {
+            uint32_t ncap = cap ? cap * 2 : 8;
+            if (ncap > max_fields) ncap = max_fields;
+            le_kv_t *nkv = le_arena_alloc(a, ncap * sizeof(*nkv));
+            if (k) memcpy(nkv, kv, k * sizeof(*kv));
+            kv = nkv;
+            cap = ncap;
+        }
+        kv[k].key = (le_str_t){le_arena_strndup(a, part.name.ptr, part.name.len), part.name.len};
+        kv[k].val = (le_str_t){le_arena_strndup(a, content, vlen), vlen};
+        k++;
+    }
+    *out = (le_kvlist_t){kv, k};
+    return LE_DEC_OK;
+}

@@ -1,1 +1,406 @@
-/* placeholder */
+/*
+ * http.c: http-parser glue, limits and response serialisation.
+ *
+ * Request bytes are copied once into h->hbuf (URL, then each header name and
+ * value) as http-parser hands them over, possibly in pieces across reads;
+ * offsets are resolved to pointers only when the headers are complete, so
+ * hbuf may grow freely before that. Every limit is checked as the bytes
+ * arrive, so a client cannot make us buffer more than the limit before we
+ * say no.
+ *
+ * A refusal decided inside a callback is recorded in error_status and the
+ * callback returns non-zero, which stops the parser; le_http_feed then
+ * answers with that status and closes.
+ */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+const char le_http_503_busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                                "Retry-After: 1\r\nContent-Length: 20\r\nConnection: close\r\n\r\n"
+                                "too many connections";
+const size_t le_http_503_busy_len = sizeof(le_http_503_busy) - 1;
+
+static const http_parser_settings settings;
+
+void le_http_init(le_http_t *h, const le_config_t *cfg, le_router_ctx_t *router,
+                  const char *date, const le_ip_t *peer) {
+    memset(h, 0, offsetof(le_http_t, arena_first));
+    http_parser_init(&h->parser, HTTP_REQUEST);
+    h->parser.data = h;
+    h->cfg = cfg;
+    h->router = router;
+    h->date = date;
+    h->peer = *peer;
+    le_arena_init(&h->arena, h->arena_first, sizeof(h->arena_first));
+}
+
+void le_http_free(le_http_t *h) {
+    le_buf_free(&h->out);
+    le_buf_free(&h->hbuf);
+    le_buf_free(&h->body);
+    free(h->hdrs);
+    h->hdrs = NULL;
+    le_arena_free(&h->arena);
+}
+
+static const char *reason(unsigned status) {
+    switch (status) {
+        case 100: return "Continue";
+        case 200: return "OK";
+        case 204: return "No Content";
+        case 303: return "See Other";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 413: return "Content Too Large";
+        case 414: return "URI Too Long";
+        case 415: return "Unsupported Media Type";
+        case 417: return "Expectation Failed";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 503: return "Service Unavailable";
+        default: return "Unknown";
+    }
+}
+
+static void count_status(le_http_t *h, unsigned status) {
+    le_metrics_t *m = h->router->metrics;
+    if (status < 300)
+        le_metrics_inc(m, LE_C_ST_2XX);
+    else if (status < 400)
+        le_metrics_inc(m, LE_C_ST_3XX);
+    else if (status < 500)
+        le_metrics_inc(m, LE_C_ST_4XX);
+    else
+        le_metrics_inc(m, LE_C_ST_5XX);
+}
+
+/* Serialise a response into h->out. */
+static void respond(le_http_t *h, const le_pixel_resp_t *r, bool head, bool close) {
+    le_buf_t *o = &h->out;
+    bool no_body = r->status == 204 || r->status == 304;
+    le_buf_reserve(o, 256 + r->headers.len + r->body.len);
+    int n = snprintf(o->data + o->len, o->cap - o->len, "HTTP/1.1 %u %s\r\n", r->status,
+                     reason(r->status));
+    o->len += (size_t)n;
+    le_buf_puts(o, h->date);
+    if (!no_body) {
+        n = snprintf(o->data + o->len, o->cap - o->len, "Content-Length: %zu\r\n", r->body.len);
+        o->len += (size_t)n;
+    }
+    if (r->content_type.len && !no_body) {
+        le_buf_append(o, "Content-Type: ", 14);
+        le_buf_putstr(o, r->content_type);
+        le_buf_append(o, "\r\n", 2);
+    }
+    le_buf_putstr(o, r->headers);
+    if (close)
+        le_buf_append(o, "Connection: close\r\n", 19);
+    else if (h->parser.http_major == 1 && h->parser.http_minor == 0)
+        le_buf_append(o, "Connection: keep-alive\r\n", 24);
+    le_buf_append(o, "\r\n", 2);
+    if (!head && !no_body) le_buf_putstr(o, r->body);
+    count_status(h, r->status);
+}
+
+/* A refusal from the engine itself: small text body, then close. */
+static void respond_error(le_http_t *h, unsigned status, le_counter_t counter) {
+    char body[96], extra[64] = "";
+    le_pixel_resp_t r = {0};
+    r.status = (uint16_t)status;
+    r.content_type = LE_STR("text/plain; charset=utf-8");
+    r.body = (le_str_t){body, (size_t)snprintf(body, sizeof(body), "%u %s\n", status, reason(status))};
+    if (status == 405) {
+        const char *allow;
+        le_router_allows(h->route, h->method, &allow);
+        snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
+    } else if (status == 503) {
+        snprintf(extra, sizeof(extra), "Retry-After: 1\r\n");
+    }
+    r.headers = le_str(extra);
+    le_metrics_inc(h->router->metrics, counter);
+    respond(h, &r, h->method == LE_M_HEAD, true);
+    h->close = true;
+    h->state = LE_HTTP_CLOSING;
+}
+
+static int refuse(le_http_t *h, unsigned status, le_counter_t counter) {
+    h->error_status = (uint16_t)status;
+    h->error_counter = counter;
+    return -1;
+}
+
+/* ---- parser callbacks ------------------------------------------------ */
+
+static int on_message_begin(http_parser *p) {
+    le_http_t *h = p->data;
+    h->state = LE_HTTP_HEAD;
+    h->url_len = 0;
+    h->header_bytes = 0;
+    h->nhdrs = 0;
+    h->last_was_value = false;
+    h->route = LE_ROUTE_NONE;
+    h->method = LE_M_OTHER;
+    le_buf_reset(&h->hbuf);
+    le_buf_reset(&h->body);
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n) {
+    le_http_t *h = p->data;
+    if (h->url_len + n > h->cfg->server.limits.request_line)
+        return refuse(h, 414, LE_C_REJ_URI);
+    le_buf_append(&h->hbuf, at, n);
+    h->url_len += (uint32_t)n;
+    return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n) {
+    le_http_t *h = p->data;
+    const le_config_t *cfg = h->cfg;
+    h->header_bytes += (uint32_t)n;
+    if (h->header_bytes > cfg->server.limits.header_bytes)
+        return refuse(h, 431, LE_C_REJ_HDR_BYTES);
+    if (h->nhdrs == 0 || h->last_was_value) {
+        if (h->nhdrs >= cfg->server.limits.header_count) return refuse(h, 431, LE_C_REJ_HDR_COUNT);
+        if (h->nhdrs == h->hdrs_cap) {
+            h->hdrs_cap = h->hdrs_cap ? h->hdrs_cap * 2 : 16;
+            h->hdrs = le_xrealloc(h->hdrs, h->hdrs_cap * sizeof(*h->hdrs));
+        }
+        le_http_hdr_t *x = &h->hdrs[h->nhdrs++];
+        x->name_off = (uint32_t)h->hbuf.len;
+        x->name_len = 0;
+        x->val_off = 0;
+        x->val_len = 0;
+        h->last_was_value = false;
+    }
+    le_buf_append(&h->hbuf, at, n);
+    h->hdrs[h->nhdrs - 1].name_len += (uint32_t)n;
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n) {
+    le_http_t *h = p->data;
+    h->header_bytes += (uint32_t)n;
+    if (h->header_bytes > h->cfg->server.limits.header_bytes)
+        return refuse(h, 431, LE_C_REJ_HDR_BYTES);
+    le_http_hdr_t *x = &h->hdrs[h->nhdrs - 1];
+    if (!h->last_was_value) {
+        x->val_off = (uint32_t)h->hbuf.len;
+        h->last_was_value = true;
+    }
+    le_buf_append(&h->hbuf, at, n);
+    x->val_len += (uint32_t)n;
+    return 0;
+}
+
+static uint8_t method_of(unsigned m) {
+    switch (m) {
+        case HTTP_GET: return LE_M_GET;
+        case HTTP_HEAD: return LE_M_HEAD;
+        case HTTP_POST: return LE_M_POST;
+        case HTTP_OPTIONS: return LE_M_OPTIONS;
+        default: return LE_M_OTHER;
+    }
+}
+
+static int on_headers_complete(http_parser *p) {
+    le_http_t *h = p->data;
+    const le_config_t *cfg = h->cfg;
+    const char *u = h->hbuf.data;
+    /* Only origin-form targets ("/path?query"). */
+    if (h->url_len == 0 || u[0] != '/') return refuse(h, 400, LE_C_REJ_MALFORMED);
+    for (uint32_t i = 0; i < h->nhdrs; i++) {
+        /* Header values never carry CR, LF or NUL (obs-fold, smuggling). */
+        const le_http_hdr_t *x = &h->hdrs[i];
+        const char *v = h->hbuf.data + x->val_off;
+        for (uint32_t k = 0; k < x->val_len; k++)
+            if (v[k] == '\r' || v[k] == '\n' || v[k] == '\0')
+                return refuse(h, 400, LE_C_REJ_MALFORMED);
+    }
+    const char *q = memchr(u, '?', h->url_len);
+    size_t plen = q ? (size_t)(q - u) : h->url_len;
+    const char *hash = memchr(u, '#', plen);
+    if (hash) plen = (size_t)(hash - u);
+    h->route = le_router_match((le_str_t){u, plen});
+    h->method = method_of(p->method);
+    if (h->route == LE_ROUTE_NONE) return refuse(h, 404, LE_C_REJ_NOT_FOUND);
+    const char *allow;
+    if (!le_router_allows(h->route, h->method, &allow)) return refuse(h, 405, LE_C_REJ_METHOD);
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > cfg->server.limits.body)
+        return refuse(h, 413, LE_C_REJ_BODY);
+    h->state = LE_HTTP_BODY;
+    /* Expect: 100-continue -> tell the client to send the body now. */
+    for (uint32_t i = 0; i < h->nhdrs; i++) {
+        le_str_t name = {h->hbuf.data + h->hdrs[i].name_off, h->hdrs[i].name_len};
+        if (le_str_ieq(name, "expect")) {
+            le_str_t v = {h->hbuf.data + h->hdrs[i].val_off, h->hdrs[i].val_len};
+            if (!le_str_ieq(v, "100-continue")) return refuse(h, 417, LE_C_REJ_MALFORMED);
+            le_buf_append(&h->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        }
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n) {
+    le_http_t *h = p->data;
+    if (h->body.len + n > h->cfg->server.limits.body) return refuse(h, 413, LE_C_REJ_BODY);
+    le_buf_append(&h->body, at, n);
+    return 0;
+}
+
+/* Fill the handler's view of the request from the buffered bytes. */
+static void build_request(le_http_t *h, le_pixel_req_t *r) {
+    memset(r, 0, sizeof(*r));
+    const char *u = h->hbuf.data;
+    const char *q = memchr(u, '?', h->url_len);
+    size_t plen = q ? (size_t)(q - u) : h->url_len;
+    r->method = h->method;
+    r->path = (le_str_t){u, plen};
+    if (q) {
+        const char *end = u + h->url_len;
+        const char *hash = memchr(q + 1, '#', (size_t)(end - q - 1));
+        r->query = (le_str_t){q + 1, (size_t)((hash ? hash : end) - q - 1)};
+    }
+    for (uint32_t i = 0; i < h->nhdrs; i++) {
+        const le_http_hdr_t *x = &h->hdrs[i];
+        le_str_t name = {h->hbuf.data + x->name_off, x->name_len};
+        le_str_t v = {h->hbuf.data + x->val_off, x->val_len};
+        while (v.len && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t')) v.len--;
+        le_str_t *dst = NULL;
+        switch (name.len) {
+            case 4:
+                if (le_str_ieq(name, "host")) dst = &r->host;
+                break;
+            case 6:
+                if (le_str_ieq(name, "cookie")) {
+                    if (r->cookie.len) { /* several Cookie headers: join them */
+                        char *j = le_arena_alloc(&h->arena, r->cookie.len + 2 + v.len);
+                        memcpy(j, r->cookie.ptr, r->cookie.len);
+                        memcpy(j + r->cookie.len, "; ", 2);
+                        memcpy(j + r->cookie.len + 2, v.ptr, v.len);
+                        v = (le_str_t){j, r->cookie.len + 2 + v.len};
+                    }
+                    dst = &r->cookie;
+                } else if (le_str_ieq(name, "accept"))
+                    dst = &r->accept;
+                else if (le_str_ieq(name, "origin"))
+                    dst = &r->origin;
+                break;
+            case 7:
+                if (le_str_ieq(name, "referer")) dst = &r->referer;
+                else if (le_str_ieq(name, "sec-gpc")) dst = &r->sec_gpc;
+                break;
+            case 9:
+                if (le_str_ieq(name, "forwarded")) dst = &r->forwarded;
+                else if (le_str_ieq(name, "x-real-ip")) dst = &r->x_real_ip;
+                break;
+            case 10:
+                if (le_str_ieq(name, "user-agent")) dst = &r->user_agent;
+                break;
+            case 12:
+                if (le_str_ieq(name, "content-type")) dst = &r->content_type;
+                break;
+            case 13:
+                if (le_str_ieq(name, "if-none-match")) dst = &r->if_none_match;
+                break;
+            case 15:
+                if (le_str_ieq(name, "accept-language")) dst = &r->accept_language;
+                else if (le_str_ieq(name, "x-forwarded-for")) dst = &r->x_forwarded_for;
+                break;
+            case 29:
+                if (le_str_ieq(name, "access-control-request-method")) dst = &r->acr_method;
+                break;
+            case 30:
+                if (le_str_ieq(name, "access-control-request-headers")) dst = &r->acr_headers;
+                break;
+        }
+        if (dst) *dst = v;
+    }
+    r->body = (le_str_t){h->body.data, h->body.len};
+    r->peer = h->peer;
+    r->now_ms = le_now_ms();
+    r->cfg = h->cfg;
+    r->arena = &h->arena;
+}
+
+static int on_message_complete(http_parser *p) {
+    le_http_t *h = p->data;
+    le_pixel_req_t req;
+    le_pixel_resp_t resp;
+    build_request(h, &req);
+    le_metrics_inc(h->router->metrics, LE_C_REQUESTS);
+    le_router_handle(h->router, h->route, &req, &resp);
+    bool close = !http_should_keep_alive(p) || h->draining;
+    respond(h, &resp, h->method == LE_M_HEAD, close);
+    le_arena_reset(&h->arena);
+    if (h->body.cap > 65536) le_buf_free(&h->body);
+    if (h->hbuf.cap > 65536) le_buf_free(&h->hbuf);
+    h->state = LE_HTTP_IDLE;
+    if (close) {
+        h->close = true;
+        h->state = LE_HTTP_CLOSING;
+        http_parser_pause(p, 1);
+    }
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void le_http_feed(le_http_t *h, const char *data, size_t n) {
+    if (h->state == LE_HTTP_CLOSING || n == 0) return;
+    size_t done = http_parser_execute(&h->parser, &settings, data, n);
+    enum http_errno e = HTTP_PARSER_ERRNO(&h->parser);
+    if (e == HPE_OK || e == HPE_PAUSED) {
+        (void)done;
+        /* An Upgrade or CONNECT request ends HTTP/1.1 on this connection: the
+         * request was answered normally; we do not switch protocols. */
+        if (h->parser.upgrade && h->state != LE_HTTP_CLOSING) {
+            h->close = true;
+            h->state = LE_HTTP_CLOSING;
+        }
+        return;
+    }
+    if (h->error_status) {
+        respond_error(h, h->error_status, h->error_counter);
+        return;
+    }
+    switch (e) {
+        case HPE_HEADER_OVERFLOW:
+            respond_error(h, 431, LE_C_REJ_HDR_BYTES);
+            break;
+        case HPE_INVALID_METHOD:
+            respond_error(h, 405, LE_C_REJ_METHOD);
+            break;
+        default:
+            respond_error(h, 400, LE_C_REJ_MALFORMED);
+            break;
+    }
+}
+
+bool le_http_eof(le_http_t *h) {
+    bool cut = h->state == LE_HTTP_HEAD || h->state == LE_HTTP_BODY;
+    h->state = LE_HTTP_CLOSING;
+    h->close = true;
+    return cut;
+}
+
+void le_http_timeout(le_http_t *h) {
+    if (h->state == LE_HTTP_HEAD)
+        respond_error(h, 408, LE_C_REJ_HDR_TIMEOUT);
+    else if (h->state == LE_HTTP_BODY)
+        respond_error(h, 408, LE_C_REJ_BODY_TIMEOUT);
+}

@@ -211,15 +211,17 @@ static void test_listen_parse(void **state) {
     assert_int_equal(le_listen_parse("0.0.0.0:65535", host, &port), 0);
     assert_string_equal(host, "0.0.0.0");
     assert_int_equal(port, 65535);
+    assert_int_equal(le_listen_parse("127.0.0.1:0", host, &port), 0); /* any free port */
+    assert_int_equal(port, 0);
     assert_int_equal(
         le_listen_parse("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:8", host, &port), 0);
     assert_string_equal(host, "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255");
 
     static const char *const bad[] = {
-        "127.0.0.1", "127.0.0.1:0",   "127.0.0.1:65536", "127.0.0.1:",    ":8080",
-        "::1:8080",  "[::1]",         "[::1]8080",       "[::1]:",        "localhost:8080",
-        "1.2.3:80",  "127.0.0.1:8o",  "[]:80",           "127.0.0.1:+80", "127.0.0.1:-1",
-        "",          "[127.0.0.1]:80"};
+        "127.0.0.1",     "127.0.0.1:65536", "127.0.0.1:",    ":8080",          "::1:8080",
+        "[::1]",         "[::1]8080",       "[::1]:",        "localhost:8080", "1.2.3:80",
+        "127.0.0.1:8o",  "[]:80",           "127.0.0.1:+80", "127.0.0.1:-1",   "",
+        "[127.0.0.1]:80"};
     for (size_t i = 0; i < LE_ARRAY_SIZE(bad); i++) {
         port = 7;
         if (le_listen_parse(bad[i], host, &port) != LE_EINVAL) fail_msg("accepted \"%s\"", bad[i]);
