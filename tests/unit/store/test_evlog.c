@@ -99,7 +99,8 @@ static void rmtree(char *dir) {
 }
 
 static void seg_path(char *out, size_t n, const char *dir, unsigned segno) {
-    snprintf(out, n, "%s/events-%08u.log", dir, segno);
+    int len = snprintf(out, n, "%s/events-%08u.log", dir, segno);
+    assert_true(len > 0 && (size_t)len < n);
 }
 
 static off_t file_size(const char *path) {
