@@ -236,7 +236,7 @@ server:
   workers: 1
 store:
   data_dir: "$dir/data"
-  fsync: interval
+  fsync: ${BENCH_FSYNC:-interval}
 admin:
   listen: "127.0.0.1:$PORT_ADMIN"
 log:
@@ -304,7 +304,7 @@ echo "== leadedge pixel benchmark =="
 echo "host:    $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r)"
 echo "load:    $("$WRK_BIN" -v 2>&1 | head -n 1 | awk '{ print $1, $2 }') on CPU $LOAD_CPU, -t1 -c$CONNECTIONS, $ROUNDS x ${BENCH_SECONDS}s per target after ${WARMUP_SECONDS}s warm-up, pick: $BENCH_PICK"
 [ "$want_nginx" = 0 ] || echo "nginx:   $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //') (empty_gif) on CPU $SERVER_CPU, port $PORT_NGINX"
-[ "$want_leadedge" = 0 ] || echo "leadedge: $LEADEDGE_BIN on CPU $SERVER_CPU, port $PORT_LEADEDGE, 1 worker, fsync interval"
+[ "$want_leadedge" = 0 ] || echo "leadedge: $LEADEDGE_BIN on CPU $SERVER_CPU, port $PORT_LEADEDGE, 1 worker, fsync ${BENCH_FSYNC:-interval}"
 echo
 
 [ "$want_nginx" = 0 ] || start_nginx

@@ -171,6 +171,7 @@ bool le_kvlist_get(const le_kvlist_t *l, const char *key, le_str_t *val) {
 
 le_dec_err_t le_urlencoded_parse(le_arena_t *a, const char *s, size_t n, uint32_t max_pairs,
                                  uint32_t max_value, bool allow_newline, le_kvlist_t *out) {
+    if (!s) s = ""; /* an absent query or body is empty, never NULL arithmetic */
     const char *end = s + n;
     *out = (le_kvlist_t){NULL, 0};
 
@@ -227,8 +228,8 @@ static bool is_tchar(unsigned char c) {
 
 bool le_cookie_get(le_str_t header, const char *name, le_str_t *val) {
     size_t nlen = strlen(name);
+    if (!header.ptr) return false;
     const char *p = header.ptr, *end = header.ptr + header.len;
-    if (!p) return false;
     while (p < end) {
         const char *semi = memchr(p, ';', (size_t)(end - p));
         const char *e = semi ? semi : end;
@@ -322,8 +323,8 @@ static int parse_q(le_str_t v) {
 bool le_accepts_json(le_str_t accept) {
     /* Best q per range; -1 when the range is not listed. */
     int json = -1, app_any = -1, html = -1, text_any = -1;
+    if (!accept.ptr) return false;
     const char *p = accept.ptr, *end = accept.ptr + accept.len;
-    if (!p) return false;
     while (p < end) {
         const char *comma = memchr(p, ',', (size_t)(end - p));
         const char *e = comma ? comma : end;

@@ -80,18 +80,33 @@ static void count_status(le_http_t *h, unsigned status) {
         le_metrics_inc(m, LE_C_ST_5XX);
 }
 
-/* Serialise a response into h->out. */
+/* Decimal digits of v into the end of buf; returns the start. */
+static char *utoa_end(char *end, size_t v) {
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* Serialise a response into h->out. Hot path: no printf. */
 static void respond(le_http_t *h, const le_pixel_resp_t *r, bool head, bool close) {
     le_buf_t *o = &h->out;
     bool no_body = r->status == 204 || r->status == 304;
+    char num[24], *p;
     le_buf_reserve(o, 256 + r->headers.len + r->body.len);
-    int n = snprintf(o->data + o->len, o->cap - o->len, "HTTP/1.1 %u %s\r\n", r->status,
-                     reason(r->status));
-    o->len += (size_t)n;
+    le_buf_append(o, "HTTP/1.1 ", 9);
+    p = utoa_end(num + sizeof(num), r->status);
+    le_buf_append(o, p, (size_t)(num + sizeof(num) - p));
+    le_buf_append(o, " ", 1);
+    le_buf_puts(o, reason(r->status));
+    le_buf_append(o, "\r\n", 2);
     le_buf_puts(o, h->date);
     if (!no_body) {
-        n = snprintf(o->data + o->len, o->cap - o->len, "Content-Length: %zu\r\n", r->body.len);
-        o->len += (size_t)n;
+        le_buf_append(o, "Content-Length: ", 16);
+        p = utoa_end(num + sizeof(num), r->body.len);
+        le_buf_append(o, p, (size_t)(num + sizeof(num) - p));
+        le_buf_append(o, "\r\n", 2);
     }
     if (r->content_type.len && !no_body) {
         le_buf_append(o, "Content-Type: ", 14);
