@@ -850,7 +850,8 @@ static bool listen_clash(const char *a, const char *b) {
     uint16_t pa, pb;
     le_cidr_t ca, cb;
     static const uint8_t zero[16];
-    if (le_listen_parse(a, ha, &pa) || le_listen_parse(b, hb, &pb) || pa != pb || pa == 0) return false;
+    if (le_listen_parse(a, ha, &pa) || le_listen_parse(b, hb, &pb) || pa != pb || pa == 0)
+        return false;
     if (le_cidr_parse(ha, &ca) || le_cidr_parse(hb, &cb)) return false;
     size_t la = ca.family == AF_INET ? 4 : 16, lb = cb.family == AF_INET ? 4 : 16;
     if (memcmp(ca.addr, zero, la) == 0 || memcmp(cb.addr, zero, lb) == 0) return true;

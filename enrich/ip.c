@@ -40,8 +40,8 @@ int le_ip_parse(le_str_t s, le_ip_t *out) {
     char tmp[INET6_ADDRSTRLEN + 8];
     /* Trim spaces and optional quotes (Forwarded: for="[::1]:80"). */
     while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t' || s.ptr[0] == '"')) s.ptr++, s.len--;
-    while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t' ||
-                     s.ptr[s.len - 1] == '"'))
+    while (s.len &&
+           (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t' || s.ptr[s.len - 1] == '"'))
         s.len--;
     if (s.len == 0 || s.len >= sizeof(tmp)) return LE_EINVAL;
     memset(out, 0, sizeof(*out));

@@ -32,8 +32,8 @@ const unsigned char le_pixel_gif_bytes[43] = {
 extern const unsigned char le_tracker_js[];
 extern const size_t le_tracker_js_len;
 
-#define NO_STORE                                                                             \
-    "Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\nPragma: no-cache\r\n" \
+#define NO_STORE                                                                                   \
+    "Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\nPragma: no-cache\r\n"        \
     "Expires: 0\r\n"
 
 /* Per-request identity and context, decided once for all of its events. */
@@ -76,7 +76,9 @@ static void hdr_add(hdrs_t *h, le_arena_t *a, const char *fmt, ...) {
     }
 }
 
-static le_str_t hdrs_str(const hdrs_t *h) { return (le_str_t){h->p, h->len}; }
+static le_str_t hdrs_str(const hdrs_t *h) {
+    return (le_str_t){h->p, h->len};
+}
 
 static bool truthy(le_str_t v) {
     return le_str_eq(v, "1") || le_str_ieq(v, "true") || le_str_ieq(v, "yes");
@@ -106,12 +108,12 @@ static void ctx_init(const le_pixel_req_t *r, bool consent_signal, le_str_t vid,
     const le_config_t *cfg = r->cfg;
     memset(c, 0, sizeof(*c));
     c->gpc = cfg->privacy.honour_gpc && le_str_eq(r->sec_gpc, "1");
-    c->consent = cfg->privacy.consent == LE_CONSENT_NOT_REQUIRED || consent_signal ||
-                 consent_cookie(r);
+    c->consent =
+        cfg->privacy.consent == LE_CONSENT_NOT_REQUIRED || consent_signal || consent_cookie(r);
 
     le_ip_headers_t ph = {r->x_forwarded_for, r->forwarded, r->x_real_ip};
-    le_ip_t ip = le_ip_client(&r->peer, &ph, cfg->server.trusted_proxies,
-                              cfg->server.ntrusted_proxies);
+    le_ip_t ip =
+        le_ip_client(&r->peer, &ph, cfg->server.trusted_proxies, cfg->server.ntrusted_proxies);
     le_ip_t t = le_ip_truncate(&ip, cfg->privacy.ip_mask_v4, cfg->privacy.ip_mask_v6);
     char *buf = le_arena_alloc(r->arena, INET6_ADDRSTRLEN);
     c->ip = (le_str_t){buf, le_ip_format(&t, buf)};
@@ -193,8 +195,8 @@ static bool cors(const le_pixel_req_t *r, hdrs_t *h) {
     return true;
 }
 
-static void refuse(const le_pixel_req_t *r, le_pixel_resp_t *out, uint16_t status,
-                   uint8_t reason, const char *msg) {
+static void refuse(const le_pixel_req_t *r, le_pixel_resp_t *out, uint16_t status, uint8_t reason,
+                   const char *msg) {
     out->status = status;
     out->reject = reason;
     out->content_type = LE_STR("text/plain; charset=utf-8");
@@ -272,9 +274,9 @@ void le_pixel_beacon(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     }
     le_kvlist_t *evs;
     uint32_t n;
-    le_dec_err_t e = le_json_events_parse(r->arena, r->body.ptr, r->body.len, cfg->tracking.max_batch,
-                                          cfg->server.limits.params, cfg->tracking.max_value_len,
-                                          &evs, &n);
+    le_dec_err_t e =
+        le_json_events_parse(r->arena, r->body.ptr, r->body.len, cfg->tracking.max_batch,
+                             cfg->server.limits.params, cfg->tracking.max_value_len, &evs, &n);
     if (e != LE_DEC_OK) {
         char msg[128];
         snprintf(msg, sizeof(msg), "bad event body: %s\n", le_dec_strerror(e));
@@ -440,9 +442,9 @@ void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
             ev->fields[ev->nfields++] = f.kv[i];
     }
     le_kvlist_t query = {0};
-    if (r->query.len && le_urlencoded_parse(r->arena, r->query.ptr, r->query.len,
-                                            cfg->server.limits.params, maxv, false,
-                                            &query) == LE_DEC_OK) {
+    if (r->query.len &&
+        le_urlencoded_parse(r->arena, r->query.ptr, r->query.len, cfg->server.limits.params, maxv,
+                            false, &query) == LE_DEC_OK) {
         const le_kv_t *kv = kv_find(&query, "consent");
         signal = signal || (kv && truthy(kv->val));
         if (!ev->form_id.len && (kv = kv_find(&query, "form"))) ev->form_id = kv->val;

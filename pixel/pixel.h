@@ -49,8 +49,8 @@ typedef struct {
     uint16_t status;
     le_str_t content_type; /* empty: no body and no Content-Type */
     le_str_t body;
-    le_str_t headers;    /* extra header lines, each "Name: value\r\n" */
-    le_event_t *events;  /* events to store, nevents of them */
+    le_str_t headers;   /* extra header lines, each "Name: value\r\n" */
+    le_event_t *events; /* events to store, nevents of them */
     uint32_t nevents;
     uint32_t bad_events; /* counted and dropped */
     uint8_t reject;      /* le_pix_reject_t */

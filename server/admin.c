@@ -80,7 +80,8 @@ static void on_request(struct evhttp_request *req, void *arg) {
     bool configured;
     if (!authorized(a, req, &configured)) {
         if (!configured) {
-            reply_text(req, 403, "Forbidden", "admin.token is not set: the admin API is disabled\n");
+            reply_text(req, 403, "Forbidden",
+                       "admin.token is not set: the admin API is disabled\n");
         } else {
             evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                               "Bearer realm=\"leadedge\"");

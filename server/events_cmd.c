@@ -56,13 +56,21 @@ int le_events_main(int argc, char **argv) {
     optind = 1;
     while ((ch = getopt_long(argc, argv, "c:jfh", opts, NULL)) != -1) {
         switch (ch) {
-            case 'c': path = optarg; break;
-            case 'j': p.json = true; break;
-            case 'f': p.follow = true; break;
+            case 'c':
+                path = optarg;
+                break;
+            case 'j':
+                p.json = true;
+                break;
+            case 'f':
+                p.follow = true;
+                break;
             case 'h':
                 printf("usage: leadedge events [-c FILE] [--json] [--follow]\n");
                 return 0;
-            default: fprintf(stderr, "usage: leadedge events [-c FILE] [--json] [--follow]\n"); return 2;
+            default:
+                fprintf(stderr, "usage: leadedge events [-c FILE] [--json] [--follow]\n");
+                return 2;
         }
     }
     le_config_t *cfg;

@@ -24,8 +24,8 @@ const size_t le_http_503_busy_len = sizeof(le_http_503_busy) - 1;
 
 static const http_parser_settings settings;
 
-void le_http_init(le_http_t *h, const le_config_t *cfg, le_router_ctx_t *router,
-                  const char *date, const le_ip_t *peer) {
+void le_http_init(le_http_t *h, const le_config_t *cfg, le_router_ctx_t *router, const char *date,
+                  const le_ip_t *peer) {
     memset(h, 0, offsetof(le_http_t, arena_first));
     http_parser_init(&h->parser, HTTP_REQUEST);
     h->parser.data = h;
@@ -47,24 +47,42 @@ void le_http_free(le_http_t *h) {
 
 static const char *reason(unsigned status) {
     switch (status) {
-        case 100: return "Continue";
-        case 200: return "OK";
-        case 204: return "No Content";
-        case 303: return "See Other";
-        case 304: return "Not Modified";
-        case 400: return "Bad Request";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 413: return "Content Too Large";
-        case 414: return "URI Too Long";
-        case 415: return "Unsupported Media Type";
-        case 417: return "Expectation Failed";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 503: return "Service Unavailable";
-        default: return "Unknown";
+        case 100:
+            return "Continue";
+        case 200:
+            return "OK";
+        case 204:
+            return "No Content";
+        case 303:
+            return "See Other";
+        case 304:
+            return "Not Modified";
+        case 400:
+            return "Bad Request";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 413:
+            return "Content Too Large";
+        case 414:
+            return "URI Too Long";
+        case 415:
+            return "Unsupported Media Type";
+        case 417:
+            return "Expectation Failed";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        case 503:
+            return "Service Unavailable";
+        default:
+            return "Unknown";
     }
 }
 
@@ -129,7 +147,8 @@ static void respond_error(le_http_t *h, unsigned status, le_counter_t counter) {
     le_pixel_resp_t r = {0};
     r.status = (uint16_t)status;
     r.content_type = LE_STR("text/plain; charset=utf-8");
-    r.body = (le_str_t){body, (size_t)snprintf(body, sizeof(body), "%u %s\n", status, reason(status))};
+    r.body =
+        (le_str_t){body, (size_t)snprintf(body, sizeof(body), "%u %s\n", status, reason(status))};
     if (status == 405) {
         const char *allow;
         le_router_allows(h->route, h->method, &allow);
@@ -168,8 +187,7 @@ static int on_message_begin(http_parser *p) {
 
 static int on_url(http_parser *p, const char *at, size_t n) {
     le_http_t *h = p->data;
-    if (h->url_len + n > h->cfg->server.limits.request_line)
-        return refuse(h, 414, LE_C_REJ_URI);
+    if (h->url_len + n > h->cfg->server.limits.request_line) return refuse(h, 414, LE_C_REJ_URI);
     le_buf_append(&h->hbuf, at, n);
     h->url_len += (uint32_t)n;
     return 0;
@@ -216,11 +234,16 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
 
 static uint8_t method_of(unsigned m) {
     switch (m) {
-        case HTTP_GET: return LE_M_GET;
-        case HTTP_HEAD: return LE_M_HEAD;
-        case HTTP_POST: return LE_M_POST;
-        case HTTP_OPTIONS: return LE_M_OPTIONS;
-        default: return LE_M_OTHER;
+        case HTTP_GET:
+            return LE_M_GET;
+        case HTTP_HEAD:
+            return LE_M_HEAD;
+        case HTTP_POST:
+            return LE_M_POST;
+        case HTTP_OPTIONS:
+            return LE_M_OPTIONS;
+        default:
+            return LE_M_OTHER;
     }
 }
 
@@ -308,12 +331,16 @@ static void build_request(le_http_t *h, le_pixel_req_t *r) {
                     dst = &r->origin;
                 break;
             case 7:
-                if (le_str_ieq(name, "referer")) dst = &r->referer;
-                else if (le_str_ieq(name, "sec-gpc")) dst = &r->sec_gpc;
+                if (le_str_ieq(name, "referer"))
+                    dst = &r->referer;
+                else if (le_str_ieq(name, "sec-gpc"))
+                    dst = &r->sec_gpc;
                 break;
             case 9:
-                if (le_str_ieq(name, "forwarded")) dst = &r->forwarded;
-                else if (le_str_ieq(name, "x-real-ip")) dst = &r->x_real_ip;
+                if (le_str_ieq(name, "forwarded"))
+                    dst = &r->forwarded;
+                else if (le_str_ieq(name, "x-real-ip"))
+                    dst = &r->x_real_ip;
                 break;
             case 10:
                 if (le_str_ieq(name, "user-agent")) dst = &r->user_agent;
@@ -325,8 +352,10 @@ static void build_request(le_http_t *h, le_pixel_req_t *r) {
                 if (le_str_ieq(name, "if-none-match")) dst = &r->if_none_match;
                 break;
             case 15:
-                if (le_str_ieq(name, "accept-language")) dst = &r->accept_language;
-                else if (le_str_ieq(name, "x-forwarded-for")) dst = &r->x_forwarded_for;
+                if (le_str_ieq(name, "accept-language"))
+                    dst = &r->accept_language;
+                else if (le_str_ieq(name, "x-forwarded-for"))
+                    dst = &r->x_forwarded_for;
                 break;
             case 29:
                 if (le_str_ieq(name, "access-control-request-method")) dst = &r->acr_method;

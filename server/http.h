@@ -33,26 +33,26 @@ typedef struct {
 
 typedef struct {
     http_parser parser;
-    const le_config_t *cfg;   /* the owner keeps this current (reload) */
-    le_router_ctx_t *router;  /* log and counters */
-    const char *date;         /* the owner's cached "Date: ...\r\n" line */
+    const le_config_t *cfg;  /* the owner keeps this current (reload) */
+    le_router_ctx_t *router; /* log and counters */
+    const char *date;        /* the owner's cached "Date: ...\r\n" line */
     le_ip_t peer;
-    bool draining;            /* shutting down: answer with Connection: close */
+    bool draining; /* shutting down: answer with Connection: close */
 
-    uint8_t state;            /* le_http_state_t */
-    bool close;               /* close once out is written */
-    le_buf_t out;             /* response bytes for the owner to write */
+    uint8_t state; /* le_http_state_t */
+    bool close;    /* close once out is written */
+    le_buf_t out;  /* response bytes for the owner to write */
 
     /* request being received */
     le_route_t route;
     uint8_t method;
     bool last_was_value;
-    bool skip_body;           /* rejected: ignore the rest */
-    uint16_t error_status;    /* set by a callback that refuses the request */
+    bool skip_body;        /* rejected: ignore the rest */
+    uint16_t error_status; /* set by a callback that refuses the request */
     le_counter_t error_counter;
     uint32_t url_len;
     uint32_t header_bytes;
-    le_buf_t hbuf;            /* url, then header names and values */
+    le_buf_t hbuf; /* url, then header names and values */
     le_http_hdr_t *hdrs;
     uint32_t nhdrs, hdrs_cap;
     le_buf_t body;
@@ -60,8 +60,8 @@ typedef struct {
     _Alignas(16) char arena_first[4096];
 } le_http_t;
 
-void le_http_init(le_http_t *h, const le_config_t *cfg, le_router_ctx_t *router,
-                  const char *date, const le_ip_t *peer);
+void le_http_init(le_http_t *h, const le_config_t *cfg, le_router_ctx_t *router, const char *date,
+                  const le_ip_t *peer);
 void le_http_free(le_http_t *h);
 
 /*

@@ -31,11 +31,12 @@
 int le_events_main(int argc, char **argv);
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: leadedge [-c FILE]                 serve (default config: %s)\n"
-               "       leadedge --check-config [-c FILE]  validate the config and exit\n"
-               "       leadedge events [-c FILE] [--json] [--follow]\n"
-               "                                          print stored events\n"
-               "       leadedge --version | --help\n",
+    fprintf(f,
+            "usage: leadedge [-c FILE]                 serve (default config: %s)\n"
+            "       leadedge --check-config [-c FILE]  validate the config and exit\n"
+            "       leadedge events [-c FILE] [--json] [--follow]\n"
+            "                                          print stored events\n"
+            "       leadedge --version | --help\n",
             DEFAULT_CONFIG);
 }
 
@@ -61,10 +62,10 @@ static int load(const char *path, le_config_t **cfg) {
 }
 
 static void warn_restart(const le_config_t *a, const le_config_t *b) {
-#define DIFF_STR(f, key)                                                          \
-    if ((a->f == NULL) != (b->f == NULL) || (a->f && b->f && strcmp(a->f, b->f))) \
+#define DIFF_STR(f, key)                                                                           \
+    if ((a->f == NULL) != (b->f == NULL) || (a->f && b->f && strcmp(a->f, b->f)))                  \
         le_log(LE_LOG_WARN, "reload: %s changed; restart to apply", key);
-#define DIFF_NUM(f, key) \
+#define DIFF_NUM(f, key)                                                                           \
     if (a->f != b->f) le_log(LE_LOG_WARN, "reload: %s changed; restart to apply", key);
     DIFF_STR(server.listen, "server.listen")
     DIFF_NUM(server.workers, "server.workers")
@@ -167,7 +168,8 @@ static int serve(const char *path) {
     free(fds);
     uint16_t admin_port = 0;
     if (le_admin_start(&s.admin, s.cfg, s.log, s.blocks, n, &admin_port) != 0) goto stop_workers;
-    le_log(LE_LOG_INFO, "leadedge %s listening on %s:%u with %u workers; admin on port %u; data in %s",
+    le_log(LE_LOG_INFO,
+           "leadedge %s listening on %s:%u with %u workers; admin on port %u; data in %s",
            LE_VERSION, s.cfg->server.listen_host, bound, n, admin_port, s.cfg->store.data_dir);
     /* A machine-readable line for scripts and tests (stdout). */
     printf("listening %s %u admin %u\n", s.cfg->server.listen_host, bound, admin_port);
@@ -221,11 +223,21 @@ int main(int argc, char **argv) {
     int ch;
     while ((ch = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (ch) {
-            case 'c': path = optarg; break;
-            case 'k': check = true; break;
-            case 'V': printf("leadedge %s\n", LE_VERSION); return 0;
-            case 'h': usage(stdout); return 0;
-            default: usage(stderr); return 2;
+            case 'c':
+                path = optarg;
+                break;
+            case 'k':
+                check = true;
+                break;
+            case 'V':
+                printf("leadedge %s\n", LE_VERSION);
+                return 0;
+            case 'h':
+                usage(stdout);
+                return 0;
+            default:
+                usage(stderr);
+                return 2;
         }
     }
     if (optind < argc) {

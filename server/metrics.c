@@ -16,7 +16,8 @@ static const char *labels[] = {
 
 uint64_t le_metrics_sum(le_metrics_t *const *blocks, size_t n, le_counter_t k) {
     uint64_t s = 0;
-    for (size_t i = 0; i < n; i++) s += atomic_load_explicit(&blocks[i]->c[k], memory_order_relaxed);
+    for (size_t i = 0; i < n; i++)
+        s += atomic_load_explicit(&blocks[i]->c[k], memory_order_relaxed);
     return s;
 }
 
@@ -36,7 +37,8 @@ void le_metrics_render(le_buf_t *out, le_metrics_t *const *blocks, size_t n, le_
     int64_t active = 0;
     for (size_t i = 0; i < n; i++)
         active += atomic_load_explicit(&blocks[i]->active_connections, memory_order_relaxed);
-    le_buf_printf(out, "# TYPE leadedge_connections_active gauge\nleadedge_connections_active %lld\n",
+    le_buf_printf(out,
+                  "# TYPE leadedge_connections_active gauge\nleadedge_connections_active %lld\n",
                   (long long)active);
     if (log) {
         le_evlog_stats_t s;

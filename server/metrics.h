@@ -15,34 +15,34 @@
 #include "evlog.h"
 
 /* X(enum, prometheus name, labels) */
-#define LE_COUNTERS(X)                                                                     \
-    X(CONN_ACCEPTED, "leadedge_connections_accepted_total", "")                            \
-    X(CONN_REFUSED, "leadedge_http_rejected_total", "reason=\"connections\"")              \
-    X(REQUESTS, "leadedge_http_requests_total", "")                                        \
-    X(REJ_URI, "leadedge_http_rejected_total", "reason=\"request_line\"")                  \
-    X(REJ_HDR_BYTES, "leadedge_http_rejected_total", "reason=\"header_bytes\"")            \
-    X(REJ_HDR_COUNT, "leadedge_http_rejected_total", "reason=\"header_count\"")            \
-    X(REJ_BODY, "leadedge_http_rejected_total", "reason=\"body\"")                         \
-    X(REJ_METHOD, "leadedge_http_rejected_total", "reason=\"method\"")                     \
-    X(REJ_NOT_FOUND, "leadedge_http_rejected_total", "reason=\"not_found\"")               \
-    X(REJ_MALFORMED, "leadedge_http_rejected_total", "reason=\"malformed\"")               \
-    X(REJ_HDR_TIMEOUT, "leadedge_http_rejected_total", "reason=\"header_timeout\"")        \
-    X(REJ_BODY_TIMEOUT, "leadedge_http_rejected_total", "reason=\"body_timeout\"")         \
-    X(REJ_ORIGIN, "leadedge_http_rejected_total", "reason=\"origin\"")                     \
-    X(REJ_MEDIA_TYPE, "leadedge_http_rejected_total", "reason=\"media_type\"")             \
-    X(REJ_BAD_BODY, "leadedge_http_rejected_total", "reason=\"bad_body\"")                 \
-    X(REJ_TOO_MANY, "leadedge_http_rejected_total", "reason=\"too_many\"")                 \
-    X(REJ_UNAVAILABLE, "leadedge_http_rejected_total", "reason=\"unavailable\"")           \
-    X(IDLE_CLOSED, "leadedge_connections_idle_closed_total", "")                           \
-    X(EV_PAGEVIEW, "leadedge_events_total", "type=\"pageview\",outcome=\"accepted\"")      \
-    X(EV_EVENT, "leadedge_events_total", "type=\"event\",outcome=\"accepted\"")            \
-    X(EV_FORM, "leadedge_events_total", "type=\"form\",outcome=\"accepted\"")              \
-    X(EV_BOT, "leadedge_events_total", "type=\"form\",outcome=\"bot\"")                    \
-    X(EV_BAD, "leadedge_events_total", "type=\"any\",outcome=\"bad\"")                     \
-    X(EV_REFUSED, "leadedge_events_total", "type=\"any\",outcome=\"refused\"")             \
-    X(ST_2XX, "leadedge_http_responses_total", "class=\"2xx\"")                            \
-    X(ST_3XX, "leadedge_http_responses_total", "class=\"3xx\"")                            \
-    X(ST_4XX, "leadedge_http_responses_total", "class=\"4xx\"")                            \
+#define LE_COUNTERS(X)                                                                             \
+    X(CONN_ACCEPTED, "leadedge_connections_accepted_total", "")                                    \
+    X(CONN_REFUSED, "leadedge_http_rejected_total", "reason=\"connections\"")                      \
+    X(REQUESTS, "leadedge_http_requests_total", "")                                                \
+    X(REJ_URI, "leadedge_http_rejected_total", "reason=\"request_line\"")                          \
+    X(REJ_HDR_BYTES, "leadedge_http_rejected_total", "reason=\"header_bytes\"")                    \
+    X(REJ_HDR_COUNT, "leadedge_http_rejected_total", "reason=\"header_count\"")                    \
+    X(REJ_BODY, "leadedge_http_rejected_total", "reason=\"body\"")                                 \
+    X(REJ_METHOD, "leadedge_http_rejected_total", "reason=\"method\"")                             \
+    X(REJ_NOT_FOUND, "leadedge_http_rejected_total", "reason=\"not_found\"")                       \
+    X(REJ_MALFORMED, "leadedge_http_rejected_total", "reason=\"malformed\"")                       \
+    X(REJ_HDR_TIMEOUT, "leadedge_http_rejected_total", "reason=\"header_timeout\"")                \
+    X(REJ_BODY_TIMEOUT, "leadedge_http_rejected_total", "reason=\"body_timeout\"")                 \
+    X(REJ_ORIGIN, "leadedge_http_rejected_total", "reason=\"origin\"")                             \
+    X(REJ_MEDIA_TYPE, "leadedge_http_rejected_total", "reason=\"media_type\"")                     \
+    X(REJ_BAD_BODY, "leadedge_http_rejected_total", "reason=\"bad_body\"")                         \
+    X(REJ_TOO_MANY, "leadedge_http_rejected_total", "reason=\"too_many\"")                         \
+    X(REJ_UNAVAILABLE, "leadedge_http_rejected_total", "reason=\"unavailable\"")                   \
+    X(IDLE_CLOSED, "leadedge_connections_idle_closed_total", "")                                   \
+    X(EV_PAGEVIEW, "leadedge_events_total", "type=\"pageview\",outcome=\"accepted\"")              \
+    X(EV_EVENT, "leadedge_events_total", "type=\"event\",outcome=\"accepted\"")                    \
+    X(EV_FORM, "leadedge_events_total", "type=\"form\",outcome=\"accepted\"")                      \
+    X(EV_BOT, "leadedge_events_total", "type=\"form\",outcome=\"bot\"")                            \
+    X(EV_BAD, "leadedge_events_total", "type=\"any\",outcome=\"bad\"")                             \
+    X(EV_REFUSED, "leadedge_events_total", "type=\"any\",outcome=\"refused\"")                     \
+    X(ST_2XX, "leadedge_http_responses_total", "class=\"2xx\"")                                    \
+    X(ST_3XX, "leadedge_http_responses_total", "class=\"3xx\"")                                    \
+    X(ST_4XX, "leadedge_http_responses_total", "class=\"4xx\"")                                    \
     X(ST_5XX, "leadedge_http_responses_total", "class=\"5xx\"")
 
 typedef enum {

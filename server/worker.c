@@ -117,7 +117,9 @@ done:
     return rc;
 }
 
-le_metrics_t *le_worker_metrics(le_worker_t *w) { return &w->metrics; }
+le_metrics_t *le_worker_metrics(le_worker_t *w) {
+    return &w->metrics;
+}
 
 static void update_date(le_worker_t *w) {
     time_t now = time(NULL);
@@ -153,7 +155,9 @@ static void conn_close(conn_t *c) {
 }
 
 /* For handles that are the first member of a plain malloc'd block. */
-static void free_handle(uv_handle_t *hd) { free(hd); }
+static void free_handle(uv_handle_t *hd) {
+    free(hd);
+}
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
     conn_t *c = le_container_of(req, conn_t, sreq);
@@ -240,10 +244,17 @@ static void arm(conn_t *c) {
     c->seen_state = st;
     uint64_t now = uv_now(&c->w->loop);
     switch (st) {
-        case LE_HTTP_IDLE: c->deadline = now + cfg->server.timeouts.idle_ms; break;
-        case LE_HTTP_HEAD: c->deadline = now + cfg->server.timeouts.header_ms; break;
-        case LE_HTTP_BODY: c->deadline = now + cfg->server.timeouts.body_ms; break;
-        default: break;
+        case LE_HTTP_IDLE:
+            c->deadline = now + cfg->server.timeouts.idle_ms;
+            break;
+        case LE_HTTP_HEAD:
+            c->deadline = now + cfg->server.timeouts.header_ms;
+            break;
+        case LE_HTTP_BODY:
+            c->deadline = now + cfg->server.timeouts.body_ms;
+            break;
+        default:
+            break;
     }
 }
 
@@ -346,8 +357,7 @@ static void begin_drain(le_worker_t *w) {
         next = c->next;
         c->http.draining = true;
         /* Idle keep-alive connections have nothing in flight: close now. */
-        if ((c->http.state == LE_HTTP_IDLE && !c->writing && c->http.out.len == 0) ||
-            c->lingering)
+        if ((c->http.state == LE_HTTP_IDLE && !c->writing && c->http.out.len == 0) || c->lingering)
             conn_close(c);
     }
     if (w->nconns == 0) close_all_handles(w);

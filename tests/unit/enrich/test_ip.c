@@ -73,8 +73,8 @@ static void test_client(void **st) {
     le_ip_headers_t bad = {le_str("203.0.113.5, bogus, 10.0.0.9"), LE_STR_NULL, LE_STR_NULL};
     assert_string_equal(fmt(le_ip_client(&peer, &bad, trusted, 2)), "10.0.0.9");
     /* Forwarded (RFC 7239), IPv6 in quotes and brackets. */
-    le_ip_headers_t fw = {LE_STR_NULL, le_str("for=192.0.2.60;proto=http, for=\"[2001:db8::7]:4711\""),
-                          LE_STR_NULL};
+    le_ip_headers_t fw = {
+        LE_STR_NULL, le_str("for=192.0.2.60;proto=http, for=\"[2001:db8::7]:4711\""), LE_STR_NULL};
     assert_string_equal(fmt(le_ip_client(&peer, &fw, trusted, 2)), "2001:db8::7");
     /* X-Real-IP as the fallback. */
     le_ip_headers_t real = {LE_STR_NULL, LE_STR_NULL, le_str("192.0.2.44")};
