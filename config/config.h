@@ -73,7 +73,7 @@ typedef struct le_config_s {
         uint32_t max_connections; /* over all workers; past it: 503 + close */
         uint32_t backlog;
         struct {
-            uint32_t request_line; /* bytes of method + URI + version: 414 past it */
+            uint32_t request_line; /* bytes of the request target (path + query): 414 past it */
             uint32_t header_bytes; /* all header lines together: 431 */
             uint32_t header_count; /* 431 */
             uint32_t body;         /* 413 */

@@ -64,7 +64,12 @@ int le_ip_parse(le_str_t s, le_ip_t *out) {
         return 0;
     }
     char *colon = strchr(tmp, ':'); /* IPv4 with a port */
-    if (colon) *colon = '\0';
+    if (colon) {
+        if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+            strlen(colon + 1) > 5)
+            return LE_EINVAL;
+        *colon = '\0';
+    }
     if (inet_pton(AF_INET, tmp, out->addr) == 1) {
         out->family = AF_INET;
         return 0;

@@ -108,8 +108,9 @@ static void ctx_init(const le_pixel_req_t *r, bool consent_signal, le_str_t vid,
     const le_config_t *cfg = r->cfg;
     memset(c, 0, sizeof(*c));
     c->gpc = cfg->privacy.honour_gpc && le_str_eq(r->sec_gpc, "1");
-    c->consent =
-        cfg->privacy.consent == LE_CONSENT_NOT_REQUIRED || consent_signal || consent_cookie(r);
+    /* Global Privacy Control is an opt-out that overrides everything else: no cookie. */
+    c->consent = !c->gpc && (cfg->privacy.consent == LE_CONSENT_NOT_REQUIRED || consent_signal ||
+                             consent_cookie(r));
 
     le_ip_headers_t ph = {r->x_forwarded_for, r->forwarded, r->x_real_ip};
     le_ip_t ip =

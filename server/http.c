@@ -17,10 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-const char le_http_503_busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-                                "Retry-After: 1\r\nContent-Length: 20\r\nConnection: close\r\n\r\n"
-                                "too many connections";
-const size_t le_http_503_busy_len = sizeof(le_http_503_busy) - 1;
+size_t le_http_busy(char *buf, size_t cap, const char *date) {
+    int n = snprintf(buf, cap,
+                     "HTTP/1.1 503 Service Unavailable\r\n%sContent-Type: text/plain\r\n"
+                     "Retry-After: 1\r\nContent-Length: 21\r\nConnection: close\r\n\r\n"
+                     "too many connections\n",
+                     date);
+    return n < 0 ? 0 : LE_MIN((size_t)n, cap - 1);
+}
 
 static const http_parser_settings settings;
 
@@ -79,6 +83,8 @@ static const char *reason(unsigned status) {
             return "Request Header Fields Too Large";
         case 500:
             return "Internal Server Error";
+        case 501:
+            return "Not Implemented";
         case 503:
             return "Service Unavailable";
         default:
@@ -173,6 +179,7 @@ static int refuse(le_http_t *h, unsigned status, le_counter_t counter) {
 
 static int on_message_begin(http_parser *p) {
     le_http_t *h = p->data;
+    h->gen++;
     h->state = LE_HTTP_HEAD;
     h->url_len = 0;
     h->header_bytes = 0;
@@ -226,10 +233,22 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
     if (!h->last_was_value) {
         x->val_off = (uint32_t)h->hbuf.len;
         h->last_was_value = true;
+    } else if (!h->value_at_feed_end) {
+        /* A second piece of the same value that did not come from a new read: http-parser
+         * unfolded an obs-fold line. RFC 9112 lets us refuse it, and we do. */
+        return refuse(h, 400, LE_C_REJ_MALFORMED);
     }
+    h->value_at_feed_end = at + n == h->feed_end;
     le_buf_append(&h->hbuf, at, n);
     x->val_len += (uint32_t)n;
     return 0;
+}
+
+/* RFC 9110 token characters. */
+static bool is_tchar(unsigned char ch) {
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+        return true;
+    return ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
 }
 
 static uint8_t method_of(unsigned m) {
@@ -253,9 +272,17 @@ static int on_headers_complete(http_parser *p) {
     const char *u = h->hbuf.data;
     /* Only origin-form targets ("/path?query"). */
     if (h->url_len == 0 || u[0] != '/') return refuse(h, 400, LE_C_REJ_MALFORMED);
+    /* HTTP/1.0 has no chunked framing: RFC 9112 6.1 says to treat it as faulty and close
+     * the connection once the request is processed. */
+    h->force_close = (p->flags & F_CHUNKED) && p->http_major == 1 && p->http_minor == 0;
     for (uint32_t i = 0; i < h->nhdrs; i++) {
-        /* Header values never carry CR, LF or NUL (obs-fold, smuggling). */
+        /* Header names are tokens (no space before the colon); values never carry CR, LF
+         * or NUL. Both are request-smuggling shapes behind a lenient proxy. */
         const le_http_hdr_t *x = &h->hdrs[i];
+        const char *nm = h->hbuf.data + x->name_off;
+        if (x->name_len == 0) return refuse(h, 400, LE_C_REJ_MALFORMED);
+        for (uint32_t k = 0; k < x->name_len; k++)
+            if (!is_tchar((unsigned char)nm[k])) return refuse(h, 400, LE_C_REJ_MALFORMED);
         const char *v = h->hbuf.data + x->val_off;
         for (uint32_t k = 0; k < x->val_len; k++)
             if (v[k] == '\r' || v[k] == '\n' || v[k] == '\0')
@@ -380,8 +407,9 @@ static int on_message_complete(http_parser *p) {
     build_request(h, &req);
     le_metrics_inc(h->router->metrics, LE_C_REQUESTS);
     le_router_handle(h->router, h->route, &req, &resp);
-    bool close = !http_should_keep_alive(p) || h->draining;
+    bool close = !http_should_keep_alive(p) || h->draining || h->force_close;
     respond(h, &resp, h->method == LE_M_HEAD, close);
+    h->gen++;
     le_arena_reset(&h->arena);
     if (h->body.cap > 65536) le_buf_free(&h->body);
     if (h->hbuf.cap > 65536) le_buf_free(&h->hbuf);
@@ -406,6 +434,7 @@ static const http_parser_settings settings = {
 
 void le_http_feed(le_http_t *h, const char *data, size_t n) {
     if (h->state == LE_HTTP_CLOSING || n == 0) return;
+    h->feed_end = data + n;
     size_t done = http_parser_execute(&h->parser, &settings, data, n);
     enum http_errno e = HTTP_PARSER_ERRNO(&h->parser);
     if (e == HPE_OK || e == HPE_PAUSED) {
@@ -427,7 +456,9 @@ void le_http_feed(le_http_t *h, const char *data, size_t n) {
             respond_error(h, 431, LE_C_REJ_HDR_BYTES);
             break;
         case HPE_INVALID_METHOD:
-            respond_error(h, 405, LE_C_REJ_METHOD);
+            /* Not a method http-parser knows: nothing after it can be parsed, so we cannot
+             * name the target's methods in an Allow header. A plain 400, then close. */
+            respond_error(h, 400, LE_C_REJ_METHOD);
             break;
         default:
             respond_error(h, 400, LE_C_REJ_MALFORMED);

@@ -39,9 +39,14 @@ typedef struct {
     le_ip_t peer;
     bool draining; /* shutting down: answer with Connection: close */
 
-    uint8_t state; /* le_http_state_t */
-    bool close;    /* close once out is written */
-    le_buf_t out;  /* response bytes for the owner to write */
+    uint8_t state;        /* le_http_state_t */
+    uint32_t gen;         /* bumped when a request begins or completes (timer re-arming) */
+    const char *feed_end; /* end of the bytes being fed (obs-fold detection) */
+    bool value_at_feed_end;
+    bool force_close;
+        /* close after this request whatever it asked for */ /* the last header value piece ended where the feed ended */
+    bool close;                                              /* close once out is written */
+    le_buf_t out; /* response bytes for the owner to write */
 
     /* request being received */
     le_route_t route;
@@ -59,6 +64,10 @@ typedef struct {
     le_arena_t arena;
     _Alignas(16) char arena_first[4096];
 } le_http_t;
+
+/* Passed to http_parser_set_max_header_size() at start-up: above the largest request
+ * line plus header bytes the config allows (1 MiB each) with per-line overhead. */
+#define LE_HTTP_PARSER_MAX_HEAD (4u << 20)
 
 void le_http_init(le_http_t *h, const le_config_t *cfg, le_router_ctx_t *router, const char *date,
                   const le_ip_t *peer);
@@ -78,7 +87,7 @@ bool le_http_eof(le_http_t *h);
 void le_http_timeout(le_http_t *h);
 
 /* A ready-made response for a refused connection (503, Retry-After). */
-extern const char le_http_503_busy[];
-extern const size_t le_http_503_busy_len;
+/* Written into buf (at least 256 bytes) with the given Date line; returns its length. */
+size_t le_http_busy(char *buf, size_t cap, const char *date);
 
 #endif

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "admin.h"
+#include "http.h"
 #include "config.h"
 #include "evlog.h"
 #include "log.h"
@@ -126,6 +127,19 @@ static int serve(const char *path) {
     if (load(path, &s.cfg) != 0) return 1;
     le_log_set_level((le_log_level_t)s.cfg->log.level);
     signal(SIGPIPE, SIG_IGN);
+    /* http-parser has its own cap on the request head (80 KiB by default); ours are the
+     * configured limits, checked byte by byte, so lift its cap above their largest bound. */
+    http_parser_set_max_header_size(LE_HTTP_PARSER_MAX_HEAD);
+    /* Signal handlers go in before any thread starts or the ready line is printed, so a
+     * signal is never fatal; their callbacks run only once the loop does. */
+    uv_loop_t *loop = uv_default_loop();
+    uv_signal_t *sigs[] = {&s.sig_term, &s.sig_int, &s.sig_hup};
+    int nums[] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(loop, sigs[i]);
+        sigs[i]->data = &s;
+        uv_signal_start(sigs[i], on_signal, nums[i]);
+    }
 
     char *msg = NULL;
     le_evlog_opts_t lo = {s.cfg->store.data_dir, s.cfg->store.segment_size, s.cfg->store.fsync,
@@ -175,14 +189,6 @@ static int serve(const char *path) {
     printf("listening %s %u admin %u\n", s.cfg->server.listen_host, bound, admin_port);
     fflush(stdout);
 
-    uv_loop_t *loop = uv_default_loop();
-    uv_signal_t *sigs[] = {&s.sig_term, &s.sig_int, &s.sig_hup};
-    int nums[] = {SIGTERM, SIGINT, SIGHUP};
-    for (int i = 0; i < 3; i++) {
-        uv_signal_init(loop, sigs[i]);
-        sigs[i]->data = &s;
-        uv_signal_start(sigs[i], on_signal, nums[i]);
-    }
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
     rc = 0;

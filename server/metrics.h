@@ -17,8 +17,8 @@
 /* X(enum, prometheus name, labels) */
 #define LE_COUNTERS(X)                                                                             \
     X(CONN_ACCEPTED, "leadedge_connections_accepted_total", "")                                    \
-    X(CONN_REFUSED, "leadedge_http_rejected_total", "reason=\"connections\"")                      \
     X(REQUESTS, "leadedge_http_requests_total", "")                                                \
+    X(CONN_REFUSED, "leadedge_http_rejected_total", "reason=\"connections\"")                      \
     X(REJ_URI, "leadedge_http_rejected_total", "reason=\"request_line\"")                          \
     X(REJ_HDR_BYTES, "leadedge_http_rejected_total", "reason=\"header_bytes\"")                    \
     X(REJ_HDR_COUNT, "leadedge_http_rejected_total", "reason=\"header_count\"")                    \

@@ -74,6 +74,7 @@ void le_router_handle(le_router_ctx_t *ctx, le_route_t route, const le_pixel_req
     switch (route) {
         case LE_ROUTE_GIF:
             le_pixel_gif(req, resp);
+            if (req->method == LE_M_HEAD) return; /* a probe, not a page view */
             break;
         case LE_ROUTE_BEACON:
             preflight ? le_pixel_preflight(req, resp) : le_pixel_beacon(req, resp);

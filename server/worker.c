@@ -76,6 +76,7 @@ struct conn_s {
     uint64_t id;
     uint64_t deadline; /* loop time in ms, 0 = none */
     uint8_t seen_state;
+    uint32_t seen_gen;
     bool writing;
     bool reading;
     bool lingering; /* shut down, discarding input until EOF or deadline */
@@ -240,8 +241,9 @@ static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf) {
 static void arm(conn_t *c) {
     const le_config_t *cfg = c->w->cfg;
     uint8_t st = c->http.state;
-    if (st == c->seen_state || c->lingering) return;
+    if ((st == c->seen_state && c->http.gen == c->seen_gen) || c->lingering) return;
     c->seen_state = st;
+    c->seen_gen = c->http.gen;
     uint64_t now = uv_now(&c->w->loop);
     switch (st) {
         case LE_HTTP_IDLE:
@@ -293,7 +295,8 @@ static void on_connection(uv_stream_t *server, int status) {
         atomic_fetch_sub_explicit(w->active, 1, memory_order_relaxed);
         le_metrics_inc(&w->metrics, LE_C_CONN_REFUSED);
         le_metrics_inc(&w->metrics, LE_C_ST_5XX);
-        uv_buf_t b = uv_buf_init((char *)le_http_503_busy, le_http_503_busy_len);
+        char busy[256];
+        uv_buf_t b = uv_buf_init(busy, (unsigned)le_http_busy(busy, sizeof(busy), w->date));
         uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
         uv_close((uv_handle_t *)&c->tcp, free_handle);
         return;
@@ -338,7 +341,10 @@ static void on_tick(uv_timer_t *t) {
         } else if (c->http.state == LE_HTTP_IDLE) {
             le_metrics_inc(&w->metrics, LE_C_IDLE_CLOSED);
             conn_close(c);
-        } else if (!c->writing) {
+        } else if (c->writing) {
+            /* The client is not reading what we owe it: nothing more to say to it. */
+            conn_close(c);
+        } else {
             le_http_timeout(&c->http);
             flush(c);
         }

@@ -23,6 +23,7 @@ static le_router_ctx_t router = {NULL, &metrics};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!cfg) {
+        http_parser_set_max_header_size(LE_HTTP_PARSER_MAX_HEAD);
         static const char yaml[] = "tracking:\n  allowed_origins: [\"https://www.example.com\"]\n"
                                    "forms:\n  redirect_allowlist: [\"https://www.example.com\"]\n"
                                    "server:\n  limits:\n    request_line: 2k\n    body: 8k\n";
