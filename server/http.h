@@ -44,9 +44,9 @@ typedef struct {
     const char *feed_end; /* end of the bytes being fed (obs-fold detection) */
     bool value_at_feed_end;
     bool force_close;
-        /* close after this request whatever it asked for */ /* the last header value piece ended where the feed ended */
-    bool close;                                              /* close once out is written */
-    le_buf_t out; /* response bytes for the owner to write */
+    /* close after this request whatever it asked for */ /* the last header value piece ended where the feed ended */
+    bool close;                                          /* close once out is written */
+    le_buf_t out;                                        /* response bytes for the owner to write */
 
     /* request being received */
     le_route_t route;
