@@ -153,6 +153,17 @@ le_ip_t le_ip_truncate(const le_ip_t *ip, unsigned v4_bits, unsigned v6_bits) {
 }
 
 size_t le_ip_format(const le_ip_t *ip, char *out) {
+    if (ip->family == AF_INET) { /* hot path: inet_ntop goes through sprintf */
+        char *o = out;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = ip->addr[i];
+            if (v >= 100) *o++ = (char)('0' + v / 100);
+            if (v >= 10) *o++ = (char)('0' + v / 10 % 10);
+            *o++ = (char)('0' + v % 10);
+            *o++ = i < 3 ? '.' : '\0';
+        }
+        return (size_t)(o - out - 1);
+    }
     if (!inet_ntop(ip->family, ip->addr, out, INET6_ADDRSTRLEN)) {
         out[0] = '\0';
         return 0;

@@ -108,7 +108,14 @@ bool le_utf8_valid(const char *s, size_t n) {
     utf8_st st;
     utf8_init(&st, true);
     const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    /* ASCII fast path, 8 bytes at a time: headers such as User-Agent are almost always ASCII. */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w & 0x8080808080808080ull) break;
+    }
+    for (; i < n; i++) {
         if (p[i] < 0x80 && st.need == 0) continue; /* controls are not a UTF-8 matter */
         if (utf8_step(&st, p[i]) != LE_DEC_OK) return false;
     }
