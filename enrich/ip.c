@@ -91,7 +91,6 @@ static bool prev_item(le_str_t s, char sep, size_t *end, le_str_t *item) {
     item->ptr = s.ptr + b;
     item->len = e - b;
     *end = b > 0 ? b - 1 : 0;
-    if (b == 0) *end = 0;
     return true;
 }
 

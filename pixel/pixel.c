@@ -43,7 +43,9 @@ typedef struct {
     uint8_t id_kind;
     char id[LE_ID_HEX_LEN + 1];
     bool set_cookie;
-    le_str_t ip; /* truncated, text */
+    le_str_t ip;   /* truncated, text */
+    le_str_t ua;   /* User-Agent, bounded and valid UTF-8 (else empty) */
+    le_str_t lang; /* Accept-Language, likewise */
 } ctx_t;
 
 /* Header lines collected in the arena. */
@@ -84,10 +86,16 @@ static bool truthy(le_str_t v) {
     return le_str_eq(v, "1") || le_str_ieq(v, "true") || le_str_ieq(v, "yes");
 }
 
-static const le_kv_t *kv_find(const le_kvlist_t *l, const char *key) {
-    for (uint32_t i = 0; i < l->n; i++)
-        if (le_str_eq(l->kv[i].key, key)) return &l->kv[i];
-    return NULL;
+/* Does the param list carry key with a yes value ("consent=1")? */
+static bool param_true(const le_kvlist_t *l, const char *key) {
+    le_str_t v;
+    return le_kvlist_get(l, key, &v) && truthy(v);
+}
+
+/* Decode a request header value for storage: bounded and valid UTF-8, else empty. */
+static le_str_t clean_header(le_str_t v, uint32_t max) {
+    if (v.len > max || !le_utf8_valid(v.ptr, v.len)) return LE_STR_NULL;
+    return v;
 }
 
 static bool consent_cookie(const le_pixel_req_t *r) {
@@ -118,6 +126,8 @@ static void ctx_init(const le_pixel_req_t *r, bool consent_signal, le_str_t vid,
     le_ip_t t = le_ip_truncate(&ip, cfg->privacy.ip_mask_v4, cfg->privacy.ip_mask_v6);
     char *buf = le_arena_alloc(r->arena, INET6_ADDRSTRLEN);
     c->ip = (le_str_t){buf, le_ip_format(&t, buf)};
+    c->ua = clean_header(r->user_agent, cfg->tracking.max_value_len);
+    c->lang = clean_header(r->accept_language, 256);
 
     if (!c->consent) {
         c->id_kind = LE_ID_COOKIELESS;
@@ -161,14 +171,8 @@ static void fill_common(const le_pixel_req_t *r, const ctx_t *c, uint8_t source,
     ev->gpc = c->gpc;
     memcpy(ev->id, c->id, sizeof(ev->id));
     ev->ip = c->ip;
-    ev->ua = r->user_agent;
-    ev->lang = r->accept_language;
-}
-
-/* Decode a request header value for storage: bounded and valid UTF-8, else empty. */
-static le_str_t clean_header(le_str_t v, uint32_t max) {
-    if (v.len > max || !le_utf8_valid(v.ptr, v.len)) return LE_STR_NULL;
-    return v;
+    ev->ua = c->ua;
+    ev->lang = c->lang;
 }
 
 static le_event_limits_t limits(const le_config_t *cfg) {
@@ -240,12 +244,9 @@ void le_pixel_gif(const le_pixel_req_t *r, le_pixel_resp_t *out) {
         out->bad_events = 1;
         return;
     }
-    const le_kv_t *consent = kv_find(&params, "consent");
     ctx_t c;
-    ctx_init(r, consent && truthy(consent->val), ev->vid, &c);
+    ctx_init(r, param_true(&params, "consent"), ev->vid, &c);
     fill_common(r, &c, LE_SRC_PIXEL, ev);
-    ev->ua = clean_header(r->user_agent, cfg->tracking.max_value_len);
-    ev->lang = clean_header(r->accept_language, 256);
     if (!ev->ref.len) ev->ref = clean_header(r->referer, cfg->tracking.max_value_len);
     out->events = ev;
     out->nevents = 1;
@@ -291,15 +292,12 @@ void le_pixel_beacon(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     if (r->query.len &&
         le_urlencoded_parse(r->arena, r->query.ptr, r->query.len, cfg->server.limits.params, 64,
                             false, &query) == LE_DEC_OK) {
-        const le_kv_t *kv = kv_find(&query, "consent");
-        signal = kv && truthy(kv->val);
+        signal = param_true(&query, "consent");
     }
     le_str_t vid = LE_STR_NULL;
     for (uint32_t i = 0; i < n; i++) {
-        const le_kv_t *kv = kv_find(&evs[i], "consent");
-        if (kv && truthy(kv->val)) signal = true;
-        kv = kv_find(&evs[i], "vid");
-        if (kv && !vid.len) vid = kv->val;
+        signal = signal || param_true(&evs[i], "consent");
+        if (!vid.len) le_kvlist_get(&evs[i], "vid", &vid);
     }
     ctx_t c;
     ctx_init(r, signal, vid, &c);
@@ -313,8 +311,6 @@ void le_pixel_beacon(const le_pixel_req_t *r, le_pixel_resp_t *out) {
             continue;
         }
         fill_common(r, &c, LE_SRC_BEACON, ev);
-        ev->ua = clean_header(r->user_agent, cfg->tracking.max_value_len);
-        ev->lang = clean_header(r->accept_language, 256);
         out->nevents++;
     }
     add_cookie(r, &c, &h);
@@ -446,9 +442,8 @@ void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     if (r->query.len &&
         le_urlencoded_parse(r->arena, r->query.ptr, r->query.len, cfg->server.limits.params, maxv,
                             false, &query) == LE_DEC_OK) {
-        const le_kv_t *kv = kv_find(&query, "consent");
-        signal = signal || (kv && truthy(kv->val));
-        if (!ev->form_id.len && (kv = kv_find(&query, "form"))) ev->form_id = kv->val;
+        signal = signal || param_true(&query, "consent");
+        if (!ev->form_id.len) le_kvlist_get(&query, "form", &ev->form_id);
     }
     if (ev->vid.len == 0) ev->vid = vid;
     ctx_t c;
@@ -456,8 +451,7 @@ void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     fill_common(r, &c, LE_SRC_FORM, ev);
     ev->type = LE_EV_FORM;
     ev->name = LE_STR("form");
-    ev->ua = clean_header(r->user_agent, maxv);
-    ev->lang = clean_header(r->accept_language, 256);
+
     if (!ev->url.len) ev->url = clean_header(r->referer, maxv);
     out->events = ev;
     out->nevents = 1;

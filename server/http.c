@@ -275,6 +275,7 @@ static int on_headers_complete(http_parser *p) {
     /* HTTP/1.0 has no chunked framing: RFC 9112 6.1 says to treat it as faulty and close
      * the connection once the request is processed. */
     h->force_close = (p->flags & F_CHUNKED) && p->http_major == 1 && p->http_minor == 0;
+    int expect = -1;
     for (uint32_t i = 0; i < h->nhdrs; i++) {
         /* Header names are tokens (no space before the colon); values never carry CR, LF
          * or NUL. Both are request-smuggling shapes behind a lenient proxy. */
@@ -287,11 +288,19 @@ static int on_headers_complete(http_parser *p) {
         for (uint32_t k = 0; k < x->val_len; k++)
             if (v[k] == '\r' || v[k] == '\n' || v[k] == '\0')
                 return refuse(h, 400, LE_C_REJ_MALFORMED);
+        if (x->name_len == 6 && le_str_ieq((le_str_t){nm, 6}, "expect")) expect = (int)i;
     }
-    const char *q = memchr(u, '?', h->url_len);
-    size_t plen = q ? (size_t)(q - u) : h->url_len;
-    const char *hash = memchr(u, '#', plen);
-    if (hash) plen = (size_t)(hash - u);
+    /* Split the target once: path up to '?' or '#', query from '?' up to '#'. */
+    uint32_t plen = 0;
+    while (plen < h->url_len && u[plen] != '?' && u[plen] != '#') plen++;
+    uint32_t qend = plen;
+    if (plen < h->url_len && u[plen] == '?') {
+        qend = plen + 1;
+        while (qend < h->url_len && u[qend] != '#') qend++;
+    }
+    h->path_len = plen;
+    h->query_off = plen + 1;
+    h->query_len = qend > plen ? qend - plen - 1 : 0;
     h->route = le_router_match((le_str_t){u, plen});
     h->method = method_of(p->method);
     if (h->route == LE_ROUTE_NONE) return refuse(h, 404, LE_C_REJ_NOT_FOUND);
@@ -300,14 +309,12 @@ static int on_headers_complete(http_parser *p) {
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > cfg->server.limits.body)
         return refuse(h, 413, LE_C_REJ_BODY);
     h->state = LE_HTTP_BODY;
-    /* Expect: 100-continue -> tell the client to send the body now. */
-    for (uint32_t i = 0; i < h->nhdrs; i++) {
-        le_str_t name = {h->hbuf.data + h->hdrs[i].name_off, h->hdrs[i].name_len};
-        if (le_str_ieq(name, "expect")) {
-            le_str_t v = {h->hbuf.data + h->hdrs[i].val_off, h->hdrs[i].val_len};
-            if (!le_str_ieq(v, "100-continue")) return refuse(h, 417, LE_C_REJ_MALFORMED);
-            le_buf_append(&h->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-        }
+    /* Expect: 100-continue, once the request is known to be acceptable: send the body now. */
+    if (expect >= 0) {
+        const le_http_hdr_t *x = &h->hdrs[expect];
+        if (!le_str_ieq((le_str_t){h->hbuf.data + x->val_off, x->val_len}, "100-continue"))
+            return refuse(h, 417, LE_C_REJ_MALFORMED);
+        le_buf_append(&h->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     }
     return 0;
 }
@@ -322,16 +329,9 @@ static int on_body(http_parser *p, const char *at, size_t n) {
 /* Fill the handler's view of the request from the buffered bytes. */
 static void build_request(le_http_t *h, le_pixel_req_t *r) {
     memset(r, 0, sizeof(*r));
-    const char *u = h->hbuf.data;
-    const char *q = memchr(u, '?', h->url_len);
-    size_t plen = q ? (size_t)(q - u) : h->url_len;
     r->method = h->method;
-    r->path = (le_str_t){u, plen};
-    if (q) {
-        const char *end = u + h->url_len;
-        const char *hash = memchr(q + 1, '#', (size_t)(end - q - 1));
-        r->query = (le_str_t){q + 1, (size_t)((hash ? hash : end) - q - 1)};
-    }
+    r->path = (le_str_t){h->hbuf.data, h->path_len};
+    if (h->query_len) r->query = (le_str_t){h->hbuf.data + h->query_off, h->query_len};
     for (uint32_t i = 0; i < h->nhdrs; i++) {
         const le_http_hdr_t *x = &h->hdrs[i];
         le_str_t name = {h->hbuf.data + x->name_off, x->name_len};

@@ -56,6 +56,9 @@ typedef struct {
     uint16_t error_status; /* set by a callback that refuses the request */
     le_counter_t error_counter;
     uint32_t url_len;
+    uint32_t path_len;  /* target split once, at the end of the headers */
+    uint32_t query_off; /* query_len bytes at hbuf.data + query_off, without '?' */
+    uint32_t query_len;
     uint32_t header_bytes;
     le_buf_t hbuf; /* url, then header names and values */
     le_http_hdr_t *hdrs;
