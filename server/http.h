@@ -39,14 +39,14 @@ typedef struct {
     le_ip_t peer;
     bool draining; /* shutting down: answer with Connection: close */
 
-    uint8_t state;        /* le_http_state_t */
-    uint32_t gen;         /* bumped when a request begins or completes (timer re-arming) */
-    const char *feed_end; /* end of the bytes being fed (obs-fold detection) */
-    bool value_at_feed_end;
-    bool force_close;
-    /* close after this request whatever it asked for */ /* the last header value piece ended where the feed ended */
-    bool close;                                          /* close once out is written */
-    le_buf_t out;                                        /* response bytes for the owner to write */
+    uint8_t state;          /* le_http_state_t */
+    uint32_t gen;           /* bumped when a request begins or completes (timer re-arming) */
+    const char *feed_end;   /* end of the bytes being fed (obs-fold detection) */
+    bool value_at_feed_end; /* the last header value piece ended where the feed ended */
+    bool force_close;       /* close after this request whatever it asked for */
+    bool close;             /* close once out is written */
+    bool no_target_scan;    /* tests: always let http-parser read the request target */
+    le_buf_t out;           /* response bytes for the owner to write */
 
     /* request being received */
     le_route_t route;
@@ -55,6 +55,7 @@ typedef struct {
     bool skip_body;        /* rejected: ignore the rest */
     uint16_t error_status; /* set by a callback that refuses the request */
     le_counter_t error_counter;
+    bool url_given; /* the target was scanned ahead of http-parser; ignore on_url */
     uint32_t url_len;
     uint32_t path_len;  /* target split once, at the end of the headers */
     uint32_t query_off; /* query_len bytes at hbuf.data + query_off, without '?' */

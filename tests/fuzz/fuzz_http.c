@@ -6,7 +6,9 @@
  * The input is split at an arbitrary point taken from its first byte and fed
  * in two reads, so that callbacks delivering data in pieces are exercised.
  * Invariants checked: the engine never asks to keep going after it decided
- * to close, and every response it wrote starts with a status line.
+ * to close, and every response it wrote starts with a status line. Each input
+ * runs twice, with and without the request-target scan ahead of http-parser
+ * (http.c); both runs must answer with the same statuses and the same close.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +23,19 @@ static le_config_t *cfg;
 static le_metrics_t metrics;
 static le_router_ctx_t router = {NULL, &metrics};
 
+/* The status codes of every status line in out, as "200 204 ...", cut to cap. */
+static void statuses(const le_buf_t *out, char *dst, size_t cap) {
+    size_t len = 0;
+    dst[0] = '\0';
+    for (size_t i = 0; i + 12 <= out->len && len + 5 < cap; i++) {
+        if (memcmp(out->data + i, "HTTP/1.1 ", 9) != 0) continue;
+        memcpy(dst + len, out->data + i + 9, 3);
+        dst[len + 3] = ' ';
+        len += 4;
+        dst[len] = '\0';
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!cfg) {
         http_parser_set_max_header_size(LE_HTTP_PARSER_MAX_HEAD);
@@ -31,14 +46,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (le_config_load_string("fuzz", yaml, sizeof(yaml) - 1, &cfg, &errs) != 0) abort();
         le_buf_free(&errs);
     }
-    static le_http_t h;
-    le_ip_t peer = {AF_INET, {127, 0, 0, 1}};
-    le_http_init(&h, cfg, &router, "Date: Thu, 26 Nov 2026 17:26:01 GMT\r\n", &peer);
-    size_t cut = size ? (size_t)data[0] % (size + 1) : 0;
-    le_http_feed(&h, (const char *)data, cut);
-    le_http_feed(&h, (const char *)data + cut, size - cut);
-    if (h.out.len && memcmp(h.out.data, "HTTP/1.1 ", 9) != 0) abort();
-    le_http_eof(&h);
-    le_http_free(&h);
+    char seen[2][256];
+    bool closed[2];
+    for (int run = 0; run < 2; run++) {
+        static le_http_t h;
+        le_ip_t peer = {AF_INET, {127, 0, 0, 1}};
+        le_http_init(&h, cfg, &router, "Date: Thu, 26 Nov 2026 17:26:01 GMT\r\n", &peer);
+        h.no_target_scan = run == 1;
+        size_t cut = size ? (size_t)data[0] % (size + 1) : 0;
+        le_http_feed(&h, (const char *)data, cut);
+        le_http_feed(&h, (const char *)data + cut, size - cut);
+        if (h.out.len && memcmp(h.out.data, "HTTP/1.1 ", 9) != 0) abort();
+        statuses(&h.out, seen[run], sizeof(seen[run]));
+        closed[run] = h.close;
+        le_http_eof(&h);
+        le_http_free(&h);
+    }
+    if (strcmp(seen[0], seen[1]) != 0 || closed[0] != closed[1]) abort();
     return 0;
 }
