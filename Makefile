@@ -19,10 +19,12 @@ MAKEFLAGS += --no-print-directory
 PACKAGES := gcc make cmake pkg-config \
             libuv1-dev libhttp-parser-dev libevent-dev libssl-dev \
             libmsgpack-dev libyaml-dev libcmocka-dev libjansson-dev \
+            libmaxminddb-dev libpcre2-dev libunistring-dev uap-core \
+            libmaxmind-db-writer-perl \
             python3 clang-format ca-certificates
 EXTRA_PACKAGES ?=
 # The benchmark adds a load generator and the baseline server (taskset is in util-linux).
-BENCH_PACKAGES := wrk nginx-light util-linux
+BENCH_PACKAGES := wrk nginx-light util-linux python3-ua-parser
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 # Under `make -jN` CMake's own make joins our jobserver; otherwise it gets -j$(NPROC).

@@ -59,6 +59,21 @@ typedef struct {
     size_t n;
 } le_strlist_t;
 
+/* enrich.databases[i].fields: one output field ("country_code") read from a path in the
+ * database's records, written dotted ("country.iso_code", "subdivisions.0.names.en"). */
+typedef struct {
+    char *name;
+    char *path;
+} le_fieldmap_t;
+
+/* One enrich.databases entry: a .mmdb file, with an explicit field map for database types
+ * leadedge does not know (nfields == 0 means: known type, built-in paths). */
+typedef struct {
+    char *path;
+    le_fieldmap_t *fields;
+    size_t nfields;
+} le_dbconf_t;
+
 typedef struct le_config_s {
     atomic_int refs;
     char *path; /* the file it was loaded from ("<string>" for inline YAML) */
