@@ -28,6 +28,17 @@
  *     "ip"   str              ip                already truncated by pixel/
  *     "ua"   str              ua
  *     "l"    str              lang
+ *     "x"    map              x                 enrichment, only when enriched (below)
+ *
+ * The enrichment map "x" holds only what is known: strings (each a le_str_t of
+ * le_enrichment_t) under "cc" country_code, "cn" country, "rc" region_code,
+ * "rn" region, "ci" city, "pc" postal, "tz" time_zone, "co" continent,
+ * "cp" company, "ck" company_key, "dm" domain, "og" org, "ao" as_org,
+ * "cx" connection_type, "ut" user_type, "br" browser, "bv" browser_version,
+ * "os" os, "ov" os_version, "dv" device, "bd" brand, "md" model, "lg" language;
+ * "la"/"lo" float 64 latitude/longitude and "ar" uint accuracy_km (only with a
+ * location), "as" uint asn, "nw" uint network, "an" uint anon bits, "fr" true
+ * from_ranges, "dc" uint device_class, "bt" uint bot reason bits.
  *
  * Integers and lengths use msgpack's smallest encoding, as msgpack-c's
  * packer writes them (a version 1 record starts with 0x8N or 0xde 0x00 0xNN,
@@ -153,6 +164,12 @@ static inline void put_int(out_t *o, int64_t v) {
     }
 }
 
+static inline void put_f64(out_t *o, double v) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    put_tagged(o, 0xcb, bits, 8);
+}
+
 /* A key is a literal shorter than 32 bytes: fixstr. */
 #define KEY(o, lit)                                                                                \
     do {                                                                                           \
@@ -170,6 +187,83 @@ static void put_kvs(out_t *o, const le_kv_t *kv, uint32_t n) {
     }
 }
 
+/* The string fields of the enrichment map, in record order. */
+static const struct {
+    char key[3];
+    uint16_t off;
+} xstr[] = {
+    {"cc", offsetof(le_enrichment_t, country_code)},
+    {"cn", offsetof(le_enrichment_t, country)},
+    {"rc", offsetof(le_enrichment_t, region_code)},
+    {"rn", offsetof(le_enrichment_t, region)},
+    {"ci", offsetof(le_enrichment_t, city)},
+    {"pc", offsetof(le_enrichment_t, postal)},
+    {"tz", offsetof(le_enrichment_t, time_zone)},
+    {"co", offsetof(le_enrichment_t, continent)},
+    {"cp", offsetof(le_enrichment_t, company)},
+    {"ck", offsetof(le_enrichment_t, company_key)},
+    {"dm", offsetof(le_enrichment_t, domain)},
+    {"og", offsetof(le_enrichment_t, org)},
+    {"ao", offsetof(le_enrichment_t, as_org)},
+    {"cx", offsetof(le_enrichment_t, connection_type)},
+    {"ut", offsetof(le_enrichment_t, user_type)},
+    {"br", offsetof(le_enrichment_t, browser)},
+    {"bv", offsetof(le_enrichment_t, browser_version)},
+    {"os", offsetof(le_enrichment_t, os)},
+    {"ov", offsetof(le_enrichment_t, os_version)},
+    {"dv", offsetof(le_enrichment_t, device)},
+    {"bd", offsetof(le_enrichment_t, brand)},
+    {"md", offsetof(le_enrichment_t, model)},
+    {"lg", offsetof(le_enrichment_t, language)},
+};
+#define NXSTR (sizeof(xstr) / sizeof(xstr[0]))
+
+static inline le_str_t *xfield(le_enrichment_t *x, size_t i) {
+    return (le_str_t *)(void *)((char *)x + xstr[i].off);
+}
+static inline const le_str_t *xfield_c(const le_enrichment_t *x, size_t i) {
+    return (const le_str_t *)(const void *)((const char *)x + xstr[i].off);
+}
+
+static void put_enrichment(out_t *o, const le_enrichment_t *x) {
+    uint32_t n = 3 * x->has_location + (x->asn != 0) + (x->network != 0) + (x->anon != 0) +
+                 x->from_ranges + (x->device_class != 0) + (x->bot_reasons != 0);
+    for (size_t i = 0; i < NXSTR; i++) n += xfield_c(x, i)->len != 0;
+    put_map(o, n);
+    for (size_t i = 0; i < NXSTR; i++) {
+        const le_str_t *v = xfield_c(x, i);
+        if (!v->len) continue;
+        unsigned char *d = out_room(o, 3);
+        d[0] = 0xa2;
+        memcpy(d + 1, xstr[i].key, 2);
+        o->n += 3;
+        put_str(o, v->ptr, v->len);
+    }
+    if (x->has_location) {
+        KEY(o, "la");
+        put_f64(o, x->latitude);
+        KEY(o, "lo");
+        put_f64(o, x->longitude);
+        KEY(o, "ar");
+        put_uint(o, x->accuracy_km);
+    }
+#define XUINT(lit, v)                                                                              \
+    if (v) {                                                                                       \
+        KEY(o, lit);                                                                               \
+        put_uint(o, v);                                                                            \
+    }
+    XUINT("as", x->asn);
+    XUINT("nw", x->network);
+    XUINT("an", x->anon);
+    if (x->from_ranges) {
+        KEY(o, "fr");
+        put_bytes(o, "\xc3", 1);
+    }
+    XUINT("dc", x->device_class);
+    XUINT("bt", x->bot_reasons);
+#undef XUINT
+}
+
 void le_record_pack(const le_event_t *ev, msgpack_packer *pk) {
     out_t o;
     o.pk = pk;
@@ -180,7 +274,7 @@ void le_record_pack(const le_event_t *ev, msgpack_packer *pk) {
                  ev->bot + (ev->name.len != 0) + (ev->url.len != 0) + (ev->ref.len != 0) +
                  (ev->title.len != 0) + (ev->vid.len != 0) + (ev->form_id.len != 0) +
                  (ev->nprops != 0) + (ev->nfields != 0) + (ev->ip.len != 0) + (ev->ua.len != 0) +
-                 (ev->lang.len != 0);
+                 (ev->lang.len != 0) + ev->enriched;
 
     put_map(&o, n);
     KEY(&o, "v");
@@ -244,6 +338,10 @@ void le_record_pack(const le_event_t *ev, msgpack_packer *pk) {
     STR_FIELD("ua", ev->ua);
     STR_FIELD("l", ev->lang);
 #undef STR_FIELD
+    if (ev->enriched) {
+        KEY(&o, "x");
+        put_enrichment(&o, &ev->x);
+    }
     out_flush(&o);
 }
 
@@ -348,7 +446,8 @@ static int next(cur_t *c, tok_t *t) {
         case 0xca: /* float 32/64 */
         case 0xcb:
             t->kind = T_FLOAT;
-            return take(c, b == 0xca ? 4 : 8, &v);
+            t->n = b == 0xca ? 4 : 8;
+            return take(c, t->n, &t->u);
         case 0xcc: /* uint 8/16/32/64 */
         case 0xcd:
         case 0xce:
@@ -449,6 +548,27 @@ static int get_bool(cur_t *c, bool *out) {
     return 0;
 }
 
+static int get_f64(cur_t *c, double *out) {
+    tok_t t;
+    if (next(c, &t) || t.kind != T_FLOAT) return LE_ECORRUPT;
+    if (t.n == 4) {
+        uint32_t bits = (uint32_t)t.u;
+        float f;
+        memcpy(&f, &bits, sizeof(f));
+        *out = f;
+    } else {
+        memcpy(out, &t.u, sizeof(*out));
+    }
+    return 0;
+}
+
+static int get_u32(cur_t *c, uint32_t *out) {
+    int64_t v;
+    if (get_int(c, &v) || v < 0 || v > UINT32_MAX) return LE_ECORRUPT;
+    *out = (uint32_t)v;
+    return 0;
+}
+
 static int get_kvs(cur_t *c, le_arena_t *a, le_kv_t **out, uint32_t *nout) {
     tok_t t;
     if (next(c, &t) || t.kind != T_MAP) return LE_ECORRUPT;
@@ -466,6 +586,46 @@ static inline bool key_is(le_str_t k, const char *lit, size_t n) {
     return k.len == n && memcmp(k.ptr, lit, n) == 0;
 }
 #define IS(k, lit) key_is((k), (lit), sizeof(lit) - 1)
+
+static int get_enrichment(cur_t *c, le_enrichment_t *x) {
+    tok_t m;
+    if (next(c, &m) || m.kind != T_MAP) return LE_ECORRUPT;
+    if (2 * (uint64_t)m.n > (uint64_t)(c->end - c->p)) return LE_ECORRUPT;
+    for (uint32_t i = 0; i < m.n; i++) {
+        le_str_t k;
+        int rc = LE_ECORRUPT;
+        size_t f = NXSTR;
+        if (get_str(c, &k)) return LE_ECORRUPT;
+        if (k.len == 2)
+            for (f = 0; f < NXSTR && memcmp(xstr[f].key, k.ptr, 2) != 0; f++) continue;
+        if (f < NXSTR) {
+            rc = get_str(c, xfield(x, f));
+        } else if (IS(k, "la")) {
+            rc = get_f64(c, &x->latitude);
+            x->has_location = true;
+        } else if (IS(k, "lo")) {
+            rc = get_f64(c, &x->longitude);
+        } else if (IS(k, "ar")) {
+            rc = get_u32(c, &x->accuracy_km);
+        } else if (IS(k, "as")) {
+            rc = get_u32(c, &x->asn);
+        } else if (IS(k, "nw")) {
+            rc = get_u8(c, &x->network);
+        } else if (IS(k, "an")) {
+            rc = get_u8(c, &x->anon);
+        } else if (IS(k, "fr")) {
+            rc = get_bool(c, &x->from_ranges);
+        } else if (IS(k, "dc")) {
+            rc = get_u8(c, &x->device_class);
+        } else if (IS(k, "bt")) {
+            rc = get_u32(c, &x->bot_reasons);
+        } else {
+            rc = skip(c);
+        }
+        if (rc) return LE_ECORRUPT;
+    }
+    return 0;
+}
 
 int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t *a) {
     cur_t c = {payload, (const uint8_t *)payload + len};
@@ -529,6 +689,9 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
             rc = get_str(&c, &ev->ua);
         } else if (IS(k, "l")) {
             rc = get_str(&c, &ev->lang);
+        } else if (IS(k, "x")) {
+            rc = get_enrichment(&c, &ev->x);
+            ev->enriched = true;
         } else {
             rc = skip(&c); /* a key from a later version */
         }
@@ -630,6 +793,90 @@ static int set_kvs(json_t *o, const char *key, const le_kv_t *kv, uint32_t n) {
     return 0;
 }
 
+/* An object under key, or NULL when it would be empty. */
+static json_t *sub(json_t *o, const char *key) {
+    json_t *s = json_object_get(o, key);
+    if (!s) {
+        s = json_object();
+        json_object_set_new(o, key, s);
+    }
+    return s;
+}
+
+/*
+ * The enrichment as three objects, written only with what is known:
+ *   "geo":     country_code, country, region_code, region, city, postal, latitude,
+ *              longitude, accuracy_km, time_zone, continent
+ *   "company": name, key, domain, org, asn, as_org, network, connection_type,
+ *              user_type, anonymiser (list), source ("ranges" or "ip")
+ *   "device":  browser, browser_version, os, os_version, family, brand, model, class
+ * plus "language" and "bot_reasons" (list) at the top.
+ */
+static int put_enrichment_json(json_t *o, const le_enrichment_t *x) {
+    static const struct {
+        const char *obj, *key;
+        size_t off;
+    } map[] = {
+        {"geo", "country_code", offsetof(le_enrichment_t, country_code)},
+        {"geo", "country", offsetof(le_enrichment_t, country)},
+        {"geo", "region_code", offsetof(le_enrichment_t, region_code)},
+        {"geo", "region", offsetof(le_enrichment_t, region)},
+        {"geo", "city", offsetof(le_enrichment_t, city)},
+        {"geo", "postal", offsetof(le_enrichment_t, postal)},
+        {"geo", "time_zone", offsetof(le_enrichment_t, time_zone)},
+        {"geo", "continent", offsetof(le_enrichment_t, continent)},
+        {"company", "name", offsetof(le_enrichment_t, company)},
+        {"company", "key", offsetof(le_enrichment_t, company_key)},
+        {"company", "domain", offsetof(le_enrichment_t, domain)},
+        {"company", "org", offsetof(le_enrichment_t, org)},
+        {"company", "as_org", offsetof(le_enrichment_t, as_org)},
+        {"company", "connection_type", offsetof(le_enrichment_t, connection_type)},
+        {"company", "user_type", offsetof(le_enrichment_t, user_type)},
+        {"device", "browser", offsetof(le_enrichment_t, browser)},
+        {"device", "browser_version", offsetof(le_enrichment_t, browser_version)},
+        {"device", "os", offsetof(le_enrichment_t, os)},
+        {"device", "os_version", offsetof(le_enrichment_t, os_version)},
+        {"device", "family", offsetof(le_enrichment_t, device)},
+        {"device", "brand", offsetof(le_enrichment_t, brand)},
+        {"device", "model", offsetof(le_enrichment_t, model)},
+    };
+    static const char *const anon_names[] = {"anonymous", "vpn",          "tor",
+                                             "hosting",   "public_proxy", "residential_proxy"};
+    int rc;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        const le_str_t *v = (const le_str_t *)(const void *)((const char *)x + map[i].off);
+        if (v->len && (rc = set_str(sub(o, map[i].obj), map[i].key, *v))) return rc;
+    }
+    if (x->has_location) {
+        json_t *g = sub(o, "geo");
+        json_object_set_new(g, "latitude", json_real(x->latitude));
+        json_object_set_new(g, "longitude", json_real(x->longitude));
+        json_object_set_new(g, "accuracy_km", json_integer(x->accuracy_km));
+    }
+    json_t *c = sub(o, "company");
+    if (x->asn) json_object_set_new(c, "asn", json_integer(x->asn));
+    json_object_set_new(c, "network", json_string(le_network_name((le_network_t)x->network)));
+    if (x->anon) {
+        json_t *l = json_array();
+        for (unsigned b = 0; b < sizeof(anon_names) / sizeof(anon_names[0]); b++)
+            if (x->anon & (1u << b)) json_array_append_new(l, json_string(anon_names[b]));
+        json_object_set_new(c, "anonymiser", l);
+    }
+    if (x->company.len)
+        json_object_set_new(c, "source", json_string(x->from_ranges ? "ranges" : "ip"));
+    json_object_set_new(sub(o, "device"), "class",
+                        json_string(le_device_class_name(x->device_class)));
+    if (x->language.len && (rc = set_str(o, "language", x->language))) return rc;
+    json_t *l = json_array();
+    for (unsigned b = 0; b < 32; b++)
+        if (x->bot_reasons & (1u << b)) {
+            const char *name = le_bot_reason_name(1u << b);
+            json_array_append_new(l, name ? json_string(name) : json_integer(1u << b));
+        }
+    json_object_set_new(o, "bot_reasons", l);
+    return 0;
+}
+
 static int dump_cb(const char *buffer, size_t size, void *data) {
     le_buf_append(data, buffer, size);
     return 0;
@@ -673,6 +920,7 @@ int le_record_to_json(const void *payload, size_t len, le_buf_t *out) {
         (rc = set_str(o, "ua", ev.ua)) || (rc = set_str(o, "lang", ev.lang)))
         goto done;
     if (ev.client_ts_ms) json_object_set_new(o, "client_ts", json_integer(ev.client_ts_ms));
+    if (ev.enriched && (rc = put_enrichment_json(o, &ev.x))) goto done;
 
     json_dump_callback(o, dump_cb, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
 

@@ -617,9 +617,168 @@ static void test_mutations_never_crash(void **state) {
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* ---- enrichment ----------------------------------------------------------- */
+
+static le_event_t enriched_event(void) {
+    le_event_t ev = full_event();
+    le_enrichment_t *x = &ev.x;
+    ev.enriched = true;
+    x->country_code = LE_STR("DE");
+    x->country = LE_STR("Deutschland");
+    x->region_code = LE_STR("BY");
+    x->region = LE_STR("Bayern");
+    x->city = LE_STR("M\xc3\xbcnchen");
+    x->postal = LE_STR("80331");
+    x->time_zone = LE_STR("Europe/Berlin");
+    x->continent = LE_STR("Europa");
+    x->latitude = 48.1374;
+    x->longitude = -11.5755;
+    x->accuracy_km = 20;
+    x->has_location = true;
+    x->company = LE_STR("Example GmbH");
+    x->company_key = LE_STR("example");
+    x->domain = LE_STR("example.de");
+    x->org = LE_STR("Example GmbH");
+    x->as_org = LE_STR("Example Networks");
+    x->connection_type = LE_STR("Corporate");
+    x->user_type = LE_STR("business");
+    x->asn = 4294967295u;
+    x->network = LE_NET_BUSINESS;
+    x->anon = LE_ANON_VPN | LE_ANON_ANY;
+    x->from_ranges = true;
+    x->browser = LE_STR("Chrome");
+    x->browser_version = LE_STR("131.0.6778.86");
+    x->os = LE_STR("Windows");
+    x->os_version = LE_STR("11");
+    x->device = LE_STR("Other");
+    x->brand = LE_STR("Google");
+    x->model = LE_STR("Pixel 9");
+    x->device_class = LE_DEV_DESKTOP;
+    x->bot_reasons = LE_BOT_NETWORK | LE_BOT_FAST_FORM;
+    x->language = LE_STR("de-DE");
+    return ev;
+}
+
+static void test_enrichment_round_trip(void **state) {
+    (void)state;
+    le_event_t ev = enriched_event(), got;
+    msgpack_sbuffer sb;
+    encode(&ev, &sb);
+    char mem[1024];
+    le_arena_t a;
+    le_arena_init(&a, mem, sizeof(mem));
+    assert_int_equal(le_record_decode(sb.data, sb.size, &got, &a), 0);
+    assert_true(got.enriched);
+    const le_enrichment_t *x = &ev.x, *y = &got.x;
+    assert_str(y->country_code, x->country_code);
+    assert_str(y->country, x->country);
+    assert_str(y->region_code, x->region_code);
+    assert_str(y->region, x->region);
+    assert_str(y->city, x->city);
+    assert_str(y->postal, x->postal);
+    assert_str(y->time_zone, x->time_zone);
+    assert_str(y->continent, x->continent);
+    assert_true(y->has_location);
+    assert_true(y->latitude == x->latitude && y->longitude == x->longitude);
+    assert_int_equal(y->accuracy_km, 20);
+    assert_str(y->company, x->company);
+    assert_str(y->company_key, x->company_key);
+    assert_str(y->domain, x->domain);
+    assert_str(y->org, x->org);
+    assert_str(y->as_org, x->as_org);
+    assert_str(y->connection_type, x->connection_type);
+    assert_str(y->user_type, x->user_type);
+    assert_int_equal(y->asn, x->asn);
+    assert_int_equal(y->network, LE_NET_BUSINESS);
+    assert_int_equal(y->anon, x->anon);
+    assert_true(y->from_ranges);
+    assert_str(y->browser, x->browser);
+    assert_str(y->browser_version, x->browser_version);
+    assert_str(y->os, x->os);
+    assert_str(y->os_version, x->os_version);
+    assert_str(y->device, x->device);
+    assert_str(y->brand, x->brand);
+    assert_str(y->model, x->model);
+    assert_int_equal(y->device_class, LE_DEV_DESKTOP);
+    assert_int_equal(y->bot_reasons, x->bot_reasons);
+    assert_str(y->language, x->language);
+    assert_str(got.url, ev.url); /* the rest of the record is untouched */
+
+    /* A not-enriched record decodes as not enriched, with x all zero. */
+    le_event_t plain = full_event();
+    msgpack_sbuffer sb2;
+    encode(&plain, &sb2);
+    assert_int_equal(le_record_decode(sb2.data, sb2.size, &got, &a), 0);
+    assert_false(got.enriched);
+    assert_int_equal(got.x.country.len, 0);
+    assert_int_equal(got.x.network, 0);
+    assert_true(sb.size > sb2.size);
+
+    /* Truncating anywhere inside the record, enrichment included, is corruption. */
+    for (size_t cut = 0; cut < sb.size; cut++)
+        assert_int_equal(le_record_decode(sb.data, cut, &got, &a), LE_ECORRUPT);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&sb2);
+    le_arena_free(&a);
+}
+
+static void test_enrichment_json(void **state) {
+    (void)state;
+    le_event_t ev = enriched_event();
+    msgpack_sbuffer sb;
+    encode(&ev, &sb);
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_record_to_json(sb.data, sb.size, &out), 0);
+    json_error_t err;
+    json_t *o = json_loadb(out.data, out.len, 0, &err);
+    assert_non_null(o);
+    json_t *geo = json_object_get(o, "geo"), *co = json_object_get(o, "company"),
+           *dev = json_object_get(o, "device");
+    assert_non_null(geo);
+    assert_non_null(co);
+    assert_non_null(dev);
+    assert_json_str(geo, "city", LE_STR("M\xc3\xbcnchen"));
+    assert_json_str(geo, "region_code", LE_STR("BY"));
+    assert_true(json_real_value(json_object_get(geo, "longitude")) == -11.5755);
+    assert_int_equal(json_integer_value(json_object_get(geo, "accuracy_km")), 20);
+    assert_json_str(co, "name", LE_STR("Example GmbH"));
+    assert_json_str(co, "key", LE_STR("example"));
+    assert_json_str(co, "network", LE_STR("business"));
+    assert_json_str(co, "source", LE_STR("ranges"));
+    assert_int_equal(json_integer_value(json_object_get(co, "asn")), 4294967295LL);
+    json_t *anon = json_object_get(co, "anonymiser");
+    assert_int_equal(json_array_size(anon), 2);
+    assert_string_equal(json_string_value(json_array_get(anon, 0)), "anonymous");
+    assert_string_equal(json_string_value(json_array_get(anon, 1)), "vpn");
+    assert_json_str(dev, "class", LE_STR("desktop"));
+    assert_json_str(dev, "os_version", LE_STR("11"));
+    assert_json_str(o, "language", LE_STR("de-DE"));
+    json_t *bot = json_object_get(o, "bot_reasons");
+    assert_int_equal(json_array_size(bot), 2);
+    assert_string_equal(json_string_value(json_array_get(bot, 0)), "network");
+    assert_string_equal(json_string_value(json_array_get(bot, 1)), "fast_form");
+    json_decref(o);
+
+    /* Without enrichment there are no such objects. */
+    le_event_t plain = full_event();
+    msgpack_sbuffer sb2;
+    encode(&plain, &sb2);
+    out.len = 0;
+    assert_int_equal(le_record_to_json(sb2.data, sb2.size, &out), 0);
+    o = json_loadb(out.data, out.len, 0, &err);
+    assert_null(json_object_get(o, "geo"));
+    assert_null(json_object_get(o, "bot_reasons"));
+    json_decref(o);
+    le_buf_free(&out);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&sb2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_round_trip),
+        cmocka_unit_test(test_enrichment_round_trip),
+        cmocka_unit_test(test_enrichment_json),
         cmocka_unit_test(test_json_every_field),
         cmocka_unit_test(test_json_exact),
         cmocka_unit_test(test_text_forms),
