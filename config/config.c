@@ -51,6 +51,7 @@ typedef enum {
     T_CIDRLIST, /* le_cidr_t * at off, size_t count at off2 */
     T_LISTEN,   /* char * as written; host (char *) at off2 and port at off3 when off2 != 0 */
     T_WORKERS,  /* uint32: `auto` or min..max */
+    T_DBLIST,   /* le_dbconf_t * at off, size_t count at off2 */
 } dtype_t;
 
 enum { F_OPTIONAL = 1, F_SECONDS = 2 };
@@ -72,7 +73,7 @@ typedef struct {
 } directive_t;
 
 static check_fn check_cookie_name, check_cookie_value, check_domain, check_field_name, check_token,
-    check_origin, check_url;
+    check_origin, check_url, check_language;
 
 static const char *const consent_names[] = {"required", "not_required", NULL};
 static const char *const samesite_names[] = {"lax", "strict", "none", NULL};
@@ -146,6 +147,15 @@ static const directive_t table[] = {
     ENUM("store.fsync", store.fsync, fsync_names, "interval"),
     DUR_MS("store.fsync_interval", store.fsync_interval_ms, 1, 10 * SEC, "10ms"),
     SIZE("store.buffer_limit", store.buffer_limit, MIB, 4 * GIB, "64M"),
+
+    {"enrich.databases", T_DBLIST, F(enrich.databases), .off2 = O(enrich.ndatabases)},
+    STR("enrich.language", enrich.language, "en", check_language, 0),
+    STR("enrich.company_ranges", enrich.company_ranges, NULL, NULL, F_OPTIONAL),
+    DUR_MS("enrich.reload_check", enrich.reload_check_ms, 100, HOUR, "2s"),
+    STR("enrich.ua.regexes", enrich.ua.regexes, "/usr/share/uap-core/regexes.yaml", NULL, 0),
+    UINT("enrich.ua.cache_size", enrich.ua.cache_size, 0, 10000000, "16384"),
+    DUR_MS("enrich.bot.min_form_time", enrich.bot.min_form_ms, 0, HOUR, "1500ms"),
+    BOOL("enrich.bot.networks", enrich.bot.networks, "true"),
 
     {"admin.listen", T_LISTEN, F(admin.listen), .def = "127.0.0.1:9090"},
     STR("admin.token", admin.token, NULL, check_token, F_OPTIONAL),
@@ -262,6 +272,22 @@ static void free_value(le_config_t *c, const directive_t *d) {
         case T_STRLIST:
             free_strlist(field(c, d->off));
             break;
+        case T_DBLIST: {
+            le_dbconf_t *dbs = *(le_dbconf_t **)field(c, d->off);
+            size_t n = *(size_t *)field(c, d->off2);
+            for (size_t i = 0; i < n; i++) {
+                free(dbs[i].path);
+                for (size_t j = 0; j < dbs[i].nfields; j++) {
+                    free(dbs[i].fields[j].name);
+                    free(dbs[i].fields[j].path);
+                }
+                free(dbs[i].fields);
+            }
+            free(dbs);
+            *(le_dbconf_t **)field(c, d->off) = NULL;
+            *(size_t *)field(c, d->off2) = 0;
+            break;
+        }
         case T_CIDRLIST:
             free(*(le_cidr_t **)field(c, d->off));
             *(le_cidr_t **)field(c, d->off) = NULL;
@@ -451,6 +477,18 @@ static const char *check_token(char *s, size_t len) {
         if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
             return "must be printable ASCII without spaces";
     return len < 16 ? "must be at least 16 characters" : NULL;
+}
+
+/* A BCP 47 language tag as names are published in ("en", "de", "pt-BR", "zh-CN"). */
+static const char *check_language(char *s, size_t len) {
+    size_t i = 0;
+    while (i < len && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z'))) i++;
+    if (i < 2 || i > 3) return "expected a language code such as en, de or pt-BR";
+    for (; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return "expected a language code such as en, de or pt-BR";
+    return NULL;
 }
 
 static bool is_alnum(unsigned char ch) {
@@ -673,6 +711,104 @@ static void set_list(ctx_t *x, const directive_t *d, const le__ynode_t *v, const
     *(size_t *)field(x->c, d->off2) = n;
 }
 
+/* A field map entry: an output name (lowercase letters, digits, '_') and a dotted path of
+ * map keys and array indexes ("country.names.en", "subdivisions.0.iso_code"). */
+static const char *check_field_path(char *s, size_t len) {
+    bool fresh = true;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '.') {
+            if (fresh) return "expected a dotted path such as country.names.en";
+            fresh = true;
+        } else {
+            fresh = false;
+        }
+    }
+    return fresh ? "expected a dotted path such as country.names.en" : NULL;
+}
+
+static const char *check_output_name(char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return "expected a field name such as country_code";
+    return NULL;
+}
+
+/* enrich.databases: each item a path, or a map with `path` and an optional `fields` map. */
+static void set_dblist(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
+    char ipath[200], kpath[300];
+    free_value(x->c, d);
+    if (v->kind == LE__YSCALAR && v->null) return;
+    if (v->kind != LE__YSEQ) {
+        report(x, v, path, "expected a list");
+        return;
+    }
+    if (v->n == 0) return;
+    le_dbconf_t *dbs = le_xcalloc(v->n, sizeof(*dbs));
+    size_t n = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        const le__ynode_t *it = v->kids[i];
+        le_dbconf_t *db = &dbs[n];
+        snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+        if (it->kind != LE__YMAP) {
+            db->path = take_string(x, it, ipath, NULL, "expected a path or a map with path:");
+            if (db->path) n++;
+            continue;
+        }
+        const le__ynode_t *fields = NULL;
+        bool ok = true;
+        for (size_t k = 0; k + 1 < it->n; k += 2) {
+            const le__ynode_t *key = it->kids[k], *val = it->kids[k + 1];
+            char shown[MAX_KEY + 4];
+            show_key(shown, key->str, key->kind == LE__YSCALAR ? key->len : 0);
+            snprintf(kpath, sizeof(kpath), "%s.%s", ipath, shown);
+            if (key->kind == LE__YSCALAR && key->len == 4 && memcmp(key->str, "path", 4) == 0) {
+                free(db->path);
+                db->path = take_string(x, val, kpath, NULL, "expected a path");
+                ok = ok && db->path;
+            } else if (key->kind == LE__YSCALAR && key->len == 6 &&
+                       memcmp(key->str, "fields", 6) == 0) {
+                fields = val;
+            } else {
+                report(x, key, kpath, "unknown key \"%s\" (expected path or fields)", shown);
+                ok = false;
+            }
+        }
+        if (!db->path && ok) {
+            report(x, it, ipath, "missing path");
+            ok = false;
+        }
+        if (fields && !(fields->kind == LE__YSCALAR && fields->null)) {
+            snprintf(kpath, sizeof(kpath), "%s.fields", ipath);
+            if (fields->kind != LE__YMAP) {
+                report(x, fields, kpath, "expected a map of field: path");
+                ok = false;
+            } else {
+                db->fields = le_xcalloc(fields->n / 2 + 1, sizeof(*db->fields));
+                for (size_t k = 0; k + 1 < fields->n; k += 2) {
+                    const le__ynode_t *key = fields->kids[k], *val = fields->kids[k + 1];
+                    char shown[MAX_KEY + 4], fpath[400];
+                    show_key(shown, key->str, key->kind == LE__YSCALAR ? key->len : 0);
+                    snprintf(fpath, sizeof(fpath), "%s.%s", kpath, shown);
+                    char *name = take_string(x, key, fpath, check_output_name, "expected a name");
+                    char *p = take_string(x, val, fpath, check_field_path, "expected a path");
+                    if (name && p) {
+                        db->fields[db->nfields].name = name;
+                        db->fields[db->nfields++].path = p;
+                    } else {
+                        free(name);
+                        free(p);
+                        ok = false;
+                    }
+                }
+            }
+        }
+        n++; /* kept even when broken, so free_value releases it; the load fails anyway */
+        (void)ok;
+    }
+    *(le_dbconf_t **)field(x->c, d->off) = dbs;
+    *(size_t *)field(x->c, d->off2) = n;
+}
+
 static void set_listen(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
     char host[LE_LISTEN_HOST_MAX];
     uint16_t port;
@@ -724,6 +860,9 @@ static void set_value(ctx_t *x, const directive_t *d, const le__ynode_t *v, cons
             break;
         case T_LISTEN:
             set_listen(x, d, v, path);
+            break;
+        case T_DBLIST:
+            set_dblist(x, d, v, path);
             break;
     }
 }

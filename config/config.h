@@ -134,6 +134,22 @@ typedef struct le_config_s {
     } privacy;
 
     struct {
+        le_dbconf_t *databases; /* .mmdb files in order: the earlier one wins a field */
+        size_t ndatabases;
+        char *language;       /* for place names, English as the fallback; default "en" */
+        char *company_ranges; /* CSV network,company,domain; NULL when unset */
+        uint32_t reload_check_ms; /* how often files are checked for a replacement */
+        struct {
+            char *regexes;       /* uap-core regexes.yaml */
+            uint32_t cache_size; /* parsed User-Agents kept per worker */
+        } ua;
+        struct {
+            uint32_t min_form_ms; /* a form sent faster than this is a bot's; 0 = off */
+            bool networks;        /* hosting and anonymiser networks count as bots */
+        } bot;
+    } enrich;
+
+    struct {
         char *data_dir;
         uint64_t segment_size;
         le_fsync_mode_t fsync;

@@ -287,7 +287,7 @@ static void test_shipped_config(void **state) {
         assert_true(found);
     }
     assert_int_equal(n, nkeys);
-    assert_int_equal(nkeys, 41);
+    assert_int_equal(nkeys, 49);
     le_config_unref(c);
     le_config_unref(d);
 }
@@ -611,6 +611,59 @@ static void test_bad_enum(void **state) {
         "bad_enum.yaml:9:10: log.level: expected one of: debug, info, warn, error\n");
 }
 
+static void test_enrich_databases(void **state) {
+    (void)state;
+    le_config_t *c = load_ok("enrich:\n"
+                             "  databases:\n"
+                             "    - /var/lib/GeoIP/GeoLite2-City.mmdb\n"
+                             "    - path: /data/ipinfo.mmdb\n"
+                             "      fields: {country_code: country, latitude: loc.0}\n"
+                             "    - {path: /data/asn.mmdb}\n"
+                             "  language: pt-BR\n"
+                             "  company_ranges: /etc/leadedge/companies.csv\n"
+                             "  bot:\n"
+                             "    min_form_time: 0\n");
+    assert_int_equal(c->enrich.ndatabases, 3);
+    assert_string_equal(c->enrich.databases[0].path, "/var/lib/GeoIP/GeoLite2-City.mmdb");
+    assert_int_equal(c->enrich.databases[0].nfields, 0);
+    assert_string_equal(c->enrich.databases[1].path, "/data/ipinfo.mmdb");
+    assert_int_equal(c->enrich.databases[1].nfields, 2);
+    assert_string_equal(c->enrich.databases[1].fields[0].name, "country_code");
+    assert_string_equal(c->enrich.databases[1].fields[0].path, "country");
+    assert_string_equal(c->enrich.databases[1].fields[1].name, "latitude");
+    assert_string_equal(c->enrich.databases[1].fields[1].path, "loc.0");
+    assert_string_equal(c->enrich.databases[2].path, "/data/asn.mmdb");
+    assert_string_equal(c->enrich.language, "pt-BR");
+    assert_string_equal(c->enrich.company_ranges, "/etc/leadedge/companies.csv");
+    assert_int_equal(c->enrich.bot.min_form_ms, 0);
+    assert_int_equal(c->enrich.reload_check_ms, 2000);
+    le_config_unref(c);
+
+    expect_errors("enrich:\n  databases: /x.mmdb\n", "t.yaml:2:14: enrich.databases: expected a list\n");
+    expect_errors("enrich:\n"
+                  "  databases:\n"
+                  "    - [a]\n"
+                  "    - {fields: {city: city}}\n"
+                  "    - {path: /a.mmdb, feilds: {}}\n"
+                  "    - {path: /b.mmdb, fields: [city]}\n"
+                  "    - {path: /c.mmdb, fields: {City: city, org: .a, asn: a..b, x: \"\"}}\n"
+                  "  language: german\n",
+                  "t.yaml:3:7: enrich.databases[0]: expected a path or a map with path:\n"
+                  "t.yaml:4:7: enrich.databases[1]: missing path\n"
+                  "t.yaml:5:23: enrich.databases[2].feilds: unknown key \"feilds\" (expected path "
+                  "or fields)\n"
+                  "t.yaml:6:31: enrich.databases[3].fields: expected a map of field: path\n"
+                  "t.yaml:7:32: enrich.databases[4].fields.City: expected a field name such as "
+                  "country_code\n"
+                  "t.yaml:7:49: enrich.databases[4].fields.org: expected a dotted path such as "
+                  "country.names.en\n"
+                  "t.yaml:7:58: enrich.databases[4].fields.asn: expected a dotted path such as "
+                  "country.names.en\n"
+                  "t.yaml:7:67: enrich.databases[4].fields.x: must not be empty\n"
+                  "t.yaml:8:13: enrich.language: expected a language code such as en, de or "
+                  "pt-BR\n");
+}
+
 static void test_bad_cidr(void **state) {
     expect_file_errors(
         "bad_cidr.yaml", LE_EINVAL,
@@ -900,7 +953,7 @@ int main(void) {
         cmocka_unit_test(test_sizes),          cmocka_unit_test(test_durations),
         cmocka_unit_test(test_bad_unknown),    cmocka_unit_test(test_bad_type),
         cmocka_unit_test(test_bad_bounds),     cmocka_unit_test(test_bad_enum),
-        cmocka_unit_test(test_bad_cidr),       cmocka_unit_test(test_bad_listen),
+        cmocka_unit_test(test_bad_cidr), cmocka_unit_test(test_enrich_databases),       cmocka_unit_test(test_bad_listen),
         cmocka_unit_test(test_bad_duplicate),  cmocka_unit_test(test_bad_syntax),
         cmocka_unit_test(test_bad_many),       cmocka_unit_test(test_bad_toplevel),
         cmocka_unit_test(test_unreadable),     cmocka_unit_test(test_bad_strings),
