@@ -152,6 +152,7 @@ static const directive_t table[] = {
     STR("enrich.language", enrich.language, "en", check_language, 0),
     STR("enrich.company_ranges", enrich.company_ranges, NULL, NULL, F_OPTIONAL),
     DUR_MS("enrich.reload_check", enrich.reload_check_ms, 100, HOUR, "2s"),
+    UINT("enrich.ip_cache_size", enrich.ip_cache_size, 0, 10000000, "8192"),
     STR("enrich.ua.regexes", enrich.ua.regexes, "/usr/share/uap-core/regexes.yaml", NULL, 0),
     UINT("enrich.ua.cache_size", enrich.ua.cache_size, 0, 10000000, "16384"),
     DUR_MS("enrich.bot.min_form_time", enrich.bot.min_form_ms, 0, HOUR, "1500ms"),

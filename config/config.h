@@ -136,9 +136,10 @@ typedef struct le_config_s {
     struct {
         le_dbconf_t *databases; /* .mmdb files in order: the earlier one wins a field */
         size_t ndatabases;
-        char *language;       /* for place names, English as the fallback; default "en" */
-        char *company_ranges; /* CSV network,company,domain; NULL when unset */
+        char *language;           /* for place names, English as the fallback; default "en" */
+        char *company_ranges;     /* CSV network,company,domain; NULL when unset */
         uint32_t reload_check_ms; /* how often files are checked for a replacement */
+        uint32_t ip_cache_size;   /* addresses whose results are kept per worker */
         struct {
             char *regexes;       /* uap-core regexes.yaml */
             uint32_t cache_size; /* parsed User-Agents kept per worker */

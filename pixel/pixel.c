@@ -43,9 +43,14 @@ typedef struct {
     uint8_t id_kind;
     char id[LE_ID_HEX_LEN + 1];
     bool set_cookie;
-    le_str_t ip;   /* truncated, text */
-    le_str_t ua;   /* User-Agent, bounded and valid UTF-8 (else empty) */
-    le_str_t lang; /* Accept-Language, likewise */
+    le_str_t ip;          /* truncated, text */
+    le_str_t ua;          /* User-Agent, bounded and valid UTF-8 (else empty) */
+    le_str_t lang;        /* Accept-Language, likewise */
+    le_ip_t client;       /* the full client address: enrichment only, never stored */
+    bool honeypot;        /* forms: the honeypot field was filled */
+    int64_t form_fill_ms; /* forms: how long the form was open (_fill_ms), -1 unknown */
+    bool enriched;        /* x is computed (once per request, shared by its events) */
+    le_enrichment_t x;
 } ctx_t;
 
 /* Header lines collected in the arena. */
@@ -123,6 +128,8 @@ static void ctx_init(const le_pixel_req_t *r, bool consent_signal, le_str_t vid,
     le_ip_headers_t ph = {r->x_forwarded_for, r->forwarded, r->x_real_ip};
     le_ip_t ip =
         le_ip_client(&r->peer, &ph, cfg->server.trusted_proxies, cfg->server.ntrusted_proxies);
+    c->client = ip;
+    c->form_fill_ms = -1;
     le_ip_t t = le_ip_truncate(&ip, cfg->privacy.ip_mask_v4, cfg->privacy.ip_mask_v6);
     char *buf = le_arena_alloc(r->arena, INET6_ADDRSTRLEN);
     c->ip = (le_str_t){buf, le_ip_format(&t, buf)};
@@ -163,7 +170,22 @@ static void add_cookie(const le_pixel_req_t *r, const ctx_t *c, hdrs_t *h) {
             cfg->tracking.cookie.domain ? cfg->tracking.cookie.domain : "");
 }
 
-static void fill_common(const le_pixel_req_t *r, const ctx_t *c, uint8_t source, le_event_t *ev) {
+/* Enrich once per request: every event of a batch shares the result. */
+static void enrich(const le_pixel_req_t *r, ctx_t *c) {
+    if (c->enriched || !r->enrich) return;
+    le_enrich_input_t in = {
+        .ip = c->client,
+        .ua = c->ua,
+        .hints = r->hints,
+        .accept_language = c->lang,
+        .honeypot = c->honeypot,
+        .form_fill_ms = c->form_fill_ms,
+    };
+    le_enrich_run(r->enrich, r->cache, &in, r->arena, &c->x);
+    c->enriched = true;
+}
+
+static void fill_common(const le_pixel_req_t *r, ctx_t *c, uint8_t source, le_event_t *ev) {
     ev->time_ms = r->now_ms;
     ev->source = source;
     ev->id_kind = c->id_kind;
@@ -173,6 +195,12 @@ static void fill_common(const le_pixel_req_t *r, const ctx_t *c, uint8_t source,
     ev->ip = c->ip;
     ev->ua = c->ua;
     ev->lang = c->lang;
+    enrich(r, c);
+    if (c->enriched) {
+        ev->enriched = true;
+        ev->x = c->x;
+        if (c->x.bot_reasons) ev->bot = true;
+    }
 }
 
 static le_event_limits_t limits(const le_config_t *cfg) {
@@ -385,6 +413,18 @@ static void form_error(const le_pixel_req_t *r, le_pixel_resp_t *out, bool json,
     out->body = le_str(b);
 }
 
+/* _fill_ms: milliseconds between the form being shown and sent, as tracker.js measures
+ * it; anything but 1..10 decimal digits is unknown (-1). */
+static int64_t fill_time(le_str_t v) {
+    if (v.len == 0 || v.len > 10) return -1;
+    int64_t n = 0;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.ptr[i] < '0' || v.ptr[i] > '9') return -1;
+        n = n * 10 + (v.ptr[i] - '0');
+    }
+    return n;
+}
+
 void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     const le_config_t *cfg = r->cfg;
     memset(out, 0, sizeof(*out));
@@ -420,6 +460,7 @@ void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     le_event_t *ev = le_arena_calloc(r->arena, sizeof(*ev));
     le_str_t next = LE_STR_NULL, vid = LE_STR_NULL;
     bool signal = false;
+    int64_t fill_ms = -1;
     ev->fields = le_arena_alloc(r->arena, sizeof(le_kv_t) * (f.n ? f.n : 1));
     for (uint32_t i = 0; i < f.n; i++) {
         le_str_t k = f.kv[i].key, v = f.kv[i].val;
@@ -433,6 +474,8 @@ void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
             vid = v;
         else if (le_str_eq(k, "_url"))
             ev->url = v;
+        else if (le_str_eq(k, "_fill_ms"))
+            fill_ms = fill_time(v);
         else if (le_str_eq(k, cfg->forms.honeypot)) {
             if (v.len) ev->bot = true;
         } else if (k.len && k.ptr[0] != '_' && !sensitive_field(k))
@@ -448,6 +491,8 @@ void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     if (ev->vid.len == 0) ev->vid = vid;
     ctx_t c;
     ctx_init(r, signal, vid, &c);
+    c.honeypot = ev->bot;
+    c.form_fill_ms = fill_ms;
     fill_common(r, &c, LE_SRC_FORM, ev);
     ev->type = LE_EV_FORM;
     ev->name = LE_STR("form");
@@ -504,7 +549,13 @@ void le_pixel_tracker(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     hdrs_t h = {0};
     hdr_add(&h, r->arena,
             "ETag: %s\r\nCache-Control: public, max-age=3600, stale-while-revalidate=86400\r\n"
-            "X-Content-Type-Options: nosniff\r\n",
+            "X-Content-Type-Options: nosniff\r\n"
+            /* Ask for the Client Hints a reduced User-Agent hides: the browser sends them
+             * on its next requests to this origin (the pixel and beacons). A site that
+             * loads leadedge from another origin delegates them with Permissions-Policy
+             * (docs/enrichment.md). */
+            "Accept-CH: Sec-CH-UA-Platform-Version, Sec-CH-UA-Full-Version-List, "
+            "Sec-CH-UA-Model\r\n",
             tracker_etag);
     out->headers = hdrs_str(&h);
     if (r->if_none_match.len && etag_match(r->if_none_match, tracker_etag)) {

@@ -16,6 +16,7 @@
 #include "arena.h"
 #include "config.h"
 #include "decode.h"
+#include "enrich.h"
 #include "event.h"
 #include "ip.h"
 
@@ -29,11 +30,14 @@ typedef struct {
     le_str_t query; /* raw query string without '?', may be empty */
     le_str_t host, cookie, user_agent, accept, accept_language, content_type, origin, referer,
         if_none_match, sec_gpc, x_forwarded_for, forwarded, x_real_ip, acr_method, acr_headers;
+    le_ua_hints_t hints; /* Sec-CH-UA, -Mobile, -Platform, -Platform-Version, ... */
     le_str_t body;
     le_ip_t peer;
     int64_t now_ms;
     const le_config_t *cfg;
     le_arena_t *arena;
+    const le_enrich_t *enrich; /* NULL: events are not enriched (tests, fuzzing) */
+    le_enrich_cache_t *cache;  /* the worker's; may be NULL */
 } le_pixel_req_t;
 
 /* Why a request was refused as a whole (for counters), or NONE. */

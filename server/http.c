@@ -370,6 +370,8 @@ static void build_request(le_http_t *h, le_pixel_req_t *r) {
                     dst = &r->forwarded;
                 else if (le_str_ieq(name, "x-real-ip"))
                     dst = &r->x_real_ip;
+                else if (le_str_ieq(name, "sec-ch-ua"))
+                    dst = &r->hints.ch_ua;
                 break;
             case 10:
                 if (le_str_ieq(name, "user-agent")) dst = &r->user_agent;
@@ -385,6 +387,22 @@ static void build_request(le_http_t *h, le_pixel_req_t *r) {
                     dst = &r->accept_language;
                 else if (le_str_ieq(name, "x-forwarded-for"))
                     dst = &r->x_forwarded_for;
+                else if (le_str_ieq(name, "sec-ch-ua-model"))
+                    dst = &r->hints.ch_ua_model;
+                break;
+            case 16:
+                if (le_str_ieq(name, "sec-ch-ua-mobile")) dst = &r->hints.ch_ua_mobile;
+                break;
+            case 18:
+                if (le_str_ieq(name, "sec-ch-ua-platform")) dst = &r->hints.ch_ua_platform;
+                break;
+            case 26:
+                if (le_str_ieq(name, "sec-ch-ua-platform-version"))
+                    dst = &r->hints.ch_ua_platform_version;
+                break;
+            case 27:
+                if (le_str_ieq(name, "sec-ch-ua-full-version-list"))
+                    dst = &r->hints.ch_ua_full_version_list;
                 break;
             case 29:
                 if (le_str_ieq(name, "access-control-request-method")) dst = &r->acr_method;
@@ -400,6 +418,8 @@ static void build_request(le_http_t *h, le_pixel_req_t *r) {
     r->now_ms = le_now_ms();
     r->cfg = h->cfg;
     r->arena = &h->arena;
+    r->enrich = h->router->enrich;
+    r->cache = h->router->cache;
 }
 
 static int on_message_complete(http_parser *p) {

@@ -4,6 +4,7 @@
  *   leadedge [-c FILE]                   serve
  *   leadedge --check-config [-c FILE]    validate and exit (non-zero on errors)
  *   leadedge events [-c FILE] [--json] [--follow]
+ *   leadedge lookup IP [--ua UA] | --ua-stdin   (lookup_cmd.c)
  *   leadedge --version | --help
  *
  * Start-up order: config, event log (recovering its tail), listeners (all
@@ -30,6 +31,7 @@
 #define DEFAULT_CONFIG "config/leadedge.yaml"
 
 int le_events_main(int argc, char **argv);
+int le_lookup_main(int argc, char **argv);
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -37,6 +39,9 @@ static void usage(FILE *f) {
             "       leadedge --check-config [-c FILE]  validate the config and exit\n"
             "       leadedge events [-c FILE] [--json] [--follow]\n"
             "                                          print stored events\n"
+            "       leadedge lookup IP [--ua UA] [--lang ACCEPT-LANGUAGE] [-c FILE]\n"
+            "       leadedge lookup --ua-stdin [-c FILE]\n"
+            "                                          what leadedge derives for an IP / UA\n"
             "       leadedge --version | --help\n",
             DEFAULT_CONFIG);
 }
@@ -45,6 +50,9 @@ typedef struct {
     const char *path;
     le_config_t *cfg;
     le_evlog_t *log;
+    le_enrich_t *enrich; /* the tables the workers were last given */
+    uv_timer_t enrich_check;
+    char *enrich_error; /* the last reload failure, logged once */
     le_admin_t *admin;
     le_worker_t **workers;
     le_metrics_t **blocks;
@@ -81,6 +89,51 @@ static void warn_restart(const le_config_t *a, const le_config_t *b) {
 #undef DIFF_NUM
 }
 
+/* Build enrichment tables; on failure log every problem (one line each) and return non-zero.
+ * quiet_if: a previous failure's text; the same failure again is logged at debug level only. */
+static int open_enrich(const le_config_t *cfg, const le_enrich_t *prev, le_enrich_t **out,
+                       const char *what, char **last_error) {
+    le_buf_t errs = LE_BUF_INIT;
+    int rc = le_enrich_open(cfg, prev, out, &errs);
+    if (rc != 0) {
+        const char *text = le_buf_cstr(&errs);
+        bool again = last_error && *last_error && strcmp(*last_error, text) == 0;
+        le_log_level_t lvl = again ? LE_LOG_DEBUG : LE_LOG_ERROR;
+        if (last_error && !again) {
+            free(*last_error);
+            *last_error = le_xstrdup(text);
+        }
+        char *line = le_buf_cstr(&errs), *save = NULL;
+        for (char *t = strtok_r(line, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+            le_log(lvl, "%s: %s", what, t);
+    } else if (last_error) {
+        free(*last_error);
+        *last_error = NULL;
+    }
+    le_buf_free(&errs);
+    return rc;
+}
+
+static void set_enrich(server_t *s, le_enrich_t *e) {
+    for (uint32_t i = 0; i < s->nworkers; i++) le_worker_set_enrich(s->workers[i], e);
+    le_enrich_unref(s->enrich);
+    s->enrich = e;
+}
+
+/* Every enrich.reload_check: pick up replaced database, ranges and rules files. */
+static void on_enrich_check(uv_timer_t *t) {
+    server_t *s = t->data;
+    le_enrich_t *e;
+    if (!le_enrich_changed(s->enrich)) return;
+    if (open_enrich(s->cfg, s->enrich, &e, "enrich reload", &s->enrich_error) != 0) {
+        if (s->enrich_error)
+            le_log(LE_LOG_DEBUG, "enrich reload refused; the tables in use keep serving");
+        return;
+    }
+    set_enrich(s, e);
+    le_log(LE_LOG_INFO, "enrich: replaced files loaded");
+}
+
 static void reload(server_t *s) {
     le_config_t *cfg;
     le_log(LE_LOG_INFO, "SIGHUP: reloading %s", s->path);
@@ -95,10 +148,23 @@ static void reload(server_t *s) {
         return;
     }
     le_buf_free(&errs);
+    /* SIGHUP reads every table file again; if one is broken, nothing of this reload applies. */
+    le_enrich_t *en;
+    if (open_enrich(cfg, NULL, &en, "reload", NULL) != 0) {
+        le_log(LE_LOG_ERROR, "reload refused; the running configuration and tables stay in force");
+        le_config_unref(cfg);
+        return;
+    }
     warn_restart(s->cfg, cfg);
     le_log_set_level((le_log_level_t)cfg->log.level);
     for (uint32_t i = 0; i < s->nworkers; i++) le_worker_set_config(s->workers[i], cfg);
     if (s->admin) le_admin_set_config(s->admin, cfg);
+    set_enrich(s, en);
+    free(s->enrich_error);
+    s->enrich_error = NULL;
+    if (cfg->enrich.reload_check_ms != s->cfg->enrich.reload_check_ms)
+        uv_timer_start(&s->enrich_check, on_enrich_check, cfg->enrich.reload_check_ms,
+                       cfg->enrich.reload_check_ms);
     le_config_unref(s->cfg);
     s->cfg = cfg;
     le_log(LE_LOG_INFO, "reload: configuration applied");
@@ -118,6 +184,7 @@ static void on_signal(uv_signal_t *h, int signum) {
     uv_close((uv_handle_t *)&s->sig_term, NULL);
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     uv_close((uv_handle_t *)&s->sig_hup, NULL);
+    uv_close((uv_handle_t *)&s->enrich_check, NULL);
 }
 
 static int serve(const char *path) {
@@ -141,6 +208,14 @@ static int serve(const char *path) {
         uv_signal_start(sigs[i], on_signal, nums[i]);
     }
 
+    if (open_enrich(s.cfg, NULL, &s.enrich, "enrich", NULL) != 0) {
+        le_log(LE_LOG_ERROR, "cannot start without the enrichment tables");
+        le_config_unref(s.cfg);
+        return 1;
+    }
+    uv_timer_init(loop, &s.enrich_check);
+    s.enrich_check.data = &s;
+
     char *msg = NULL;
     le_evlog_opts_t lo = {s.cfg->store.data_dir, s.cfg->store.segment_size, s.cfg->store.fsync,
                           s.cfg->store.fsync_interval_ms, s.cfg->store.buffer_limit};
@@ -149,6 +224,9 @@ static int serve(const char *path) {
         le_log(LE_LOG_ERROR, "event log %s: %s", s.cfg->store.data_dir,
                msg ? msg : strerror(e < 0 && e > -4096 ? -e : EIO));
         free(msg);
+        uv_close((uv_handle_t *)&s.enrich_check, NULL);
+        uv_run(loop, UV_RUN_NOWAIT);
+        le_enrich_unref(s.enrich);
         le_config_unref(s.cfg);
         return 1;
     }
@@ -171,7 +249,8 @@ static int serve(const char *path) {
     s.workers = le_xcalloc(n, sizeof(*s.workers));
     s.blocks = le_xcalloc(n, sizeof(*s.blocks));
     for (uint32_t i = 0; i < n; i++) {
-        if (le_worker_start(&s.workers[i], (int)i, fds[i], s.cfg, s.log, &s.active) != 0) {
+        if (le_worker_start(&s.workers[i], (int)i, fds[i], s.cfg, s.log, s.enrich, &s.active) !=
+            0) {
             for (uint32_t k = i; k < n; k++) close(fds[k]);
             free(fds);
             goto stop_workers;
@@ -189,6 +268,8 @@ static int serve(const char *path) {
     printf("listening %s %u admin %u\n", s.cfg->server.listen_host, bound, admin_port);
     fflush(stdout);
 
+    uv_timer_start(&s.enrich_check, on_enrich_check, s.cfg->enrich.reload_check_ms,
+                   s.cfg->enrich.reload_check_ms);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
     rc = 0;
@@ -209,14 +290,24 @@ out:
         le_log(LE_LOG_INFO, "event log flushed: %llu events written this run%s",
                (unsigned long long)st.written, fe ? " (log FAILED)" : "");
     }
+    if (rc != 0) {
+        uv_close((uv_handle_t *)&s.enrich_check, NULL);
+        uv_close((uv_handle_t *)&s.sig_term, NULL);
+        uv_close((uv_handle_t *)&s.sig_int, NULL);
+        uv_close((uv_handle_t *)&s.sig_hup, NULL);
+        uv_run(loop, UV_RUN_NOWAIT);
+    }
     free(s.workers);
     free(s.blocks);
+    le_enrich_unref(s.enrich);
+    free(s.enrich_error);
     le_config_unref(s.cfg);
     return rc;
 }
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "events") == 0) return le_events_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "lookup") == 0) return le_lookup_main(argc - 1, argv + 1);
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'k'},
@@ -253,8 +344,19 @@ int main(int argc, char **argv) {
     }
     if (check) {
         le_config_t *cfg;
+        le_enrich_t *en;
         if (load(path, &cfg) != 0) return 1;
+        /* The files the config names must load too: databases, ranges, uap-core rules. */
+        le_buf_t errs = LE_BUF_INIT;
+        if (le_enrich_open(cfg, NULL, &en, &errs) != 0) {
+            fprintf(stderr, "%s", le_buf_cstr(&errs));
+            le_buf_free(&errs);
+            le_config_unref(cfg);
+            return 1;
+        }
+        le_buf_free(&errs);
         printf("%s: ok\n", path);
+        le_enrich_unref(en);
         le_config_unref(cfg);
         return 0;
     }

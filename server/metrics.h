@@ -37,13 +37,19 @@
     X(EV_PAGEVIEW, "leadedge_events_total", "type=\"pageview\",outcome=\"accepted\"")              \
     X(EV_EVENT, "leadedge_events_total", "type=\"event\",outcome=\"accepted\"")                    \
     X(EV_FORM, "leadedge_events_total", "type=\"form\",outcome=\"accepted\"")                      \
+    X(EV_BOT_PAGEVIEW, "leadedge_events_total", "type=\"pageview\",outcome=\"bot\"")               \
+    X(EV_BOT_EVENT, "leadedge_events_total", "type=\"event\",outcome=\"bot\"")                     \
     X(EV_BOT, "leadedge_events_total", "type=\"form\",outcome=\"bot\"")                            \
     X(EV_BAD, "leadedge_events_total", "type=\"any\",outcome=\"bad\"")                             \
     X(EV_REFUSED, "leadedge_events_total", "type=\"any\",outcome=\"refused\"")                     \
     X(ST_2XX, "leadedge_http_responses_total", "class=\"2xx\"")                                    \
     X(ST_3XX, "leadedge_http_responses_total", "class=\"3xx\"")                                    \
     X(ST_4XX, "leadedge_http_responses_total", "class=\"4xx\"")                                    \
-    X(ST_5XX, "leadedge_http_responses_total", "class=\"5xx\"")
+    X(ST_5XX, "leadedge_http_responses_total", "class=\"5xx\"")                                    \
+    X(UA_HIT, "leadedge_ua_cache_total", "result=\"hit\"")                                         \
+    X(UA_MISS, "leadedge_ua_cache_total", "result=\"miss\"")                                       \
+    X(IP_HIT, "leadedge_ip_cache_total", "result=\"hit\"")                                         \
+    X(IP_MISS, "leadedge_ip_cache_total", "result=\"miss\"")
 
 typedef enum {
 #define X(e, n, l) LE_C_##e,

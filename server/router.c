@@ -59,7 +59,9 @@ static uint32_t store(le_router_ctx_t *ctx, le_pixel_resp_t *resp) {
             continue;
         }
         if (ev->bot)
-            le_metrics_inc(m, LE_C_EV_BOT);
+            le_metrics_inc(m, ev->type == LE_EV_PAGEVIEW ? LE_C_EV_BOT_PAGEVIEW
+                              : ev->type == LE_EV_FORM   ? LE_C_EV_BOT
+                                                         : LE_C_EV_BOT_EVENT);
         else
             le_metrics_inc(m, ev->type == LE_EV_PAGEVIEW ? LE_C_EV_PAGEVIEW
                               : ev->type == LE_EV_FORM   ? LE_C_EV_FORM

@@ -22,6 +22,8 @@ typedef enum {
 typedef struct {
     le_evlog_t *log; /* NULL: events are counted but not stored (fuzzing) */
     le_metrics_t *metrics;
+    le_enrich_t *enrich;      /* the worker's current tables; NULL: no enrichment */
+    le_enrich_cache_t *cache; /* the worker's own */
 } le_router_ctx_t;
 
 le_route_t le_router_match(le_str_t path);

@@ -51,8 +51,9 @@ struct le_worker_s {
     le_evlog_t *log;
     atomic_int *active;
 
-    pthread_mutex_t mu; /* guards the two fields below */
+    pthread_mutex_t mu; /* guards the three fields below */
     le_config_t *pending_cfg;
+    le_enrich_t *pending_enrich;
     bool stop_requested;
 
     bool draining;
@@ -61,8 +62,9 @@ struct le_worker_s {
     uint32_t nconns;
     uint64_t next_conn_id;
     le_metrics_t metrics;
-    le_router_ctx_t router;
-    char date[48]; /* "Date: Thu, 26 Nov 2026 17:26:01 GMT\r\n" */
+    le_router_ctx_t router;       /* router.enrich and router.cache are this worker's */
+    le_enrich_cache_stats_t seen; /* cache stats already added to the counters */
+    char date[48];                /* "Date: Thu, 26 Nov 2026 17:26:01 GMT\r\n" */
     time_t date_sec;
     char readbuf[READ_BUF];
 };
@@ -332,6 +334,15 @@ static void on_tick(uv_timer_t *t) {
     le_worker_t *w = le_container_of(t, le_worker_t, tick);
     uint64_t now = uv_now(&w->loop);
     update_date(w);
+    if (w->router.cache) {
+        le_enrich_cache_stats_t st;
+        le_enrich_cache_stats(w->router.cache, &st);
+        le_metrics_add(&w->metrics, LE_C_UA_HIT, st.ua_hits - w->seen.ua_hits);
+        le_metrics_add(&w->metrics, LE_C_UA_MISS, st.ua_misses - w->seen.ua_misses);
+        le_metrics_add(&w->metrics, LE_C_IP_HIT, st.ip_hits - w->seen.ip_hits);
+        le_metrics_add(&w->metrics, LE_C_IP_MISS, st.ip_misses - w->seen.ip_misses);
+        w->seen = st;
+    }
     for (conn_t *c = w->conns, *next; c; c = next) {
         next = c->next;
         bool force = w->draining && now >= w->drain_deadline;
@@ -378,14 +389,28 @@ static void on_wakeup(uv_async_t *a) {
     le_worker_t *w = le_container_of(a, le_worker_t, wakeup);
     pthread_mutex_lock(&w->mu);
     le_config_t *cfg = w->pending_cfg;
+    le_enrich_t *en = w->pending_enrich;
     bool stop = w->stop_requested;
     w->pending_cfg = NULL;
+    w->pending_enrich = NULL;
     pthread_mutex_unlock(&w->mu);
     if (cfg) {
         le_config_t *old = w->cfg;
         w->cfg = cfg;
         for (conn_t *c = w->conns; c; c = c->next) c->http.cfg = cfg;
+        if (cfg->enrich.ua.cache_size != old->enrich.ua.cache_size ||
+            cfg->enrich.ip_cache_size != old->enrich.ip_cache_size) {
+            le_enrich_cache_free(w->router.cache);
+            w->router.cache =
+                le_enrich_cache_new(cfg->enrich.ua.cache_size, cfg->enrich.ip_cache_size);
+            memset(&w->seen, 0, sizeof(w->seen));
+        }
         le_config_unref(old);
+    }
+    if (en) {
+        /* Between requests: nothing on this thread still points into the old tables. */
+        le_enrich_unref(w->router.enrich);
+        w->router.enrich = en;
     }
     if (stop) begin_drain(w);
 }
@@ -396,7 +421,7 @@ static void run(void *arg) {
 }
 
 int le_worker_start(le_worker_t **out, int id, int listen_fd, le_config_t *cfg, le_evlog_t *log,
-                    atomic_int *active) {
+                    le_enrich_t *enrich, atomic_int *active) {
     le_worker_t *w = le_xcalloc(1, sizeof(*w));
     int rc;
     w->id = id;
@@ -405,6 +430,8 @@ int le_worker_start(le_worker_t **out, int id, int listen_fd, le_config_t *cfg, 
     w->active = active;
     w->router.log = log;
     w->router.metrics = &w->metrics;
+    w->router.enrich = enrich ? le_enrich_ref(enrich) : NULL;
+    w->router.cache = le_enrich_cache_new(cfg->enrich.ua.cache_size, cfg->enrich.ip_cache_size);
     pthread_mutex_init(&w->mu, NULL);
     update_date(w);
     if ((rc = uv_loop_init(&w->loop)) != 0) goto fail;
@@ -431,6 +458,14 @@ void le_worker_set_config(le_worker_t *w, le_config_t *cfg) {
     uv_async_send(&w->wakeup);
 }
 
+void le_worker_set_enrich(le_worker_t *w, le_enrich_t *e) {
+    pthread_mutex_lock(&w->mu);
+    le_enrich_unref(w->pending_enrich);
+    w->pending_enrich = le_enrich_ref(e);
+    pthread_mutex_unlock(&w->mu);
+    uv_async_send(&w->wakeup);
+}
+
 void le_worker_stop(le_worker_t *w) {
     pthread_mutex_lock(&w->mu);
     w->stop_requested = true;
@@ -444,6 +479,9 @@ void le_worker_join(le_worker_t *w) {
     uv_loop_close(&w->loop);
     if (w->pending_cfg) le_config_unref(w->pending_cfg);
     le_config_unref(w->cfg);
+    le_enrich_unref(w->pending_enrich);
+    le_enrich_unref(w->router.enrich);
+    le_enrich_cache_free(w->router.cache);
     pthread_mutex_destroy(&w->mu);
     free(w);
 }

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 
 #include "config.h"
+#include "enrich.h"
 #include "evlog.h"
 #include "metrics.h"
 
@@ -30,13 +31,17 @@ int le_listen_socket(const char *host, uint16_t port, int backlog, uint16_t *bou
  * server.max_connections bounds. Returns 0 or -errno.
  */
 int le_worker_start(le_worker_t **out, int id, int listen_fd, le_config_t *cfg, le_evlog_t *log,
-                    atomic_int *active);
+                    le_enrich_t *enrich, atomic_int *active);
 
 /* Hand the worker a new config (it takes a reference). Thread-safe. */
 void le_worker_set_config(le_worker_t *w, le_config_t *cfg);
 
 /* Ask the worker to stop accepting, finish in-flight requests (within
  * server.timeouts.shutdown) and end its loop. Thread-safe. */
+/* Hand the worker new enrichment tables (it takes a reference); it swaps them between
+ * requests and drops its reference to the old ones. Any thread. */
+void le_worker_set_enrich(le_worker_t *w, le_enrich_t *e);
+
 void le_worker_stop(le_worker_t *w);
 
 /* Wait for the worker thread to end, then free it. */

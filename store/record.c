@@ -983,3 +983,16 @@ int le_record_to_text(const void *payload, size_t len, le_buf_t *out) {
     le_arena_free(&a);
     return rc;
 }
+
+int le_enrichment_to_json(const le_enrichment_t *x, const char *first_key, le_str_t first_value,
+                          le_buf_t *out) {
+    json_t *o = json_object();
+    int rc = first_key ? set_str(o, first_key, first_value) : 0;
+    if (rc == 0) rc = put_enrichment_json(o, x);
+    if (rc == 0) {
+        json_object_set_new(o, "bot", json_boolean(x->bot_reasons != 0));
+        json_dump_callback(o, dump_cb, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    }
+    json_decref(o);
+    return rc;
+}

@@ -41,6 +41,16 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
  */
 int le_record_to_json(const void *payload, size_t len, le_buf_t *out);
 
+/*
+ * The enrichment alone, as `leadedge lookup` prints it: one JSON object (no trailing
+ * newline) with first_key: first_value first when first_key is not NULL (the IP or the
+ * User-Agent looked up), then "geo", "company", "device",
+ * "language", "bot_reasons" and "bot", laid out as in le_record_to_json. 0, or LE_ECORRUPT
+ * when a string is not valid UTF-8 (out is then unchanged).
+ */
+int le_enrichment_to_json(const le_enrichment_t *x, const char *first_key, le_str_t first_value,
+                          le_buf_t *out);
+
 /* A one-line human summary: "2026-11-26T17:26:01.123Z pageview <id> <url>". */
 int le_record_to_text(const void *payload, size_t len, le_buf_t *out);
 

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static le_config_t *cfg;
 static le_metrics_t metrics;
-static le_router_ctx_t router = {NULL, &metrics};
+static le_router_ctx_t router = {.log = NULL, .metrics = &metrics};
 
 /* The status codes of every status line in out, as "200 204 ...", cut to cap. */
 static void statuses(const le_buf_t *out, char *dst, size_t cap) {

@@ -202,8 +202,12 @@ class Endpoints(h.ServerTestCase):
 
     # ---- POST /f
 
+    # A person's browser: without a User-Agent and Accept-Language a post counts as a bot's.
+    BROWSER = [("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 "
+                              "Firefox/133.0"), ("Accept-Language", "de-DE,de;q=0.9")]
+
     def _form(self, body, ctype, accept=None, query=""):
-        hs = [("Accept", accept)] if accept else []
+        hs = list(self.BROWSER) + ([("Accept", accept)] if accept else [])
         return self.server.post("/f" + query, body, ctype, hs)
 
     def test_form_urlencoded_html(self):

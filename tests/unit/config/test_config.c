@@ -287,7 +287,7 @@ static void test_shipped_config(void **state) {
         assert_true(found);
     }
     assert_int_equal(n, nkeys);
-    assert_int_equal(nkeys, 49);
+    assert_int_equal(nkeys, 50);
     le_config_unref(c);
     le_config_unref(d);
 }
@@ -639,7 +639,8 @@ static void test_enrich_databases(void **state) {
     assert_int_equal(c->enrich.reload_check_ms, 2000);
     le_config_unref(c);
 
-    expect_errors("enrich:\n  databases: /x.mmdb\n", "t.yaml:2:14: enrich.databases: expected a list\n");
+    expect_errors("enrich:\n  databases: /x.mmdb\n",
+                  "t.yaml:2:14: enrich.databases: expected a list\n");
     expect_errors("enrich:\n"
                   "  databases:\n"
                   "    - [a]\n"
@@ -953,12 +954,13 @@ int main(void) {
         cmocka_unit_test(test_sizes),          cmocka_unit_test(test_durations),
         cmocka_unit_test(test_bad_unknown),    cmocka_unit_test(test_bad_type),
         cmocka_unit_test(test_bad_bounds),     cmocka_unit_test(test_bad_enum),
-        cmocka_unit_test(test_bad_cidr), cmocka_unit_test(test_enrich_databases),       cmocka_unit_test(test_bad_listen),
-        cmocka_unit_test(test_bad_duplicate),  cmocka_unit_test(test_bad_syntax),
-        cmocka_unit_test(test_bad_many),       cmocka_unit_test(test_bad_toplevel),
-        cmocka_unit_test(test_unreadable),     cmocka_unit_test(test_bad_strings),
-        cmocka_unit_test(test_bad_shapes),     cmocka_unit_test(test_cross_checks),
-        cmocka_unit_test(test_refcount),       cmocka_unit_test(test_errors_append),
+        cmocka_unit_test(test_bad_cidr),       cmocka_unit_test(test_enrich_databases),
+        cmocka_unit_test(test_bad_listen),     cmocka_unit_test(test_bad_duplicate),
+        cmocka_unit_test(test_bad_syntax),     cmocka_unit_test(test_bad_many),
+        cmocka_unit_test(test_bad_toplevel),   cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_bad_strings),    cmocka_unit_test(test_bad_shapes),
+        cmocka_unit_test(test_cross_checks),   cmocka_unit_test(test_refcount),
+        cmocka_unit_test(test_errors_append),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
