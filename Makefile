@@ -92,9 +92,16 @@ format-check: deps
 format: deps
 	@bash scripts/format.sh fix
 
+# The pixel benchmark against nginx, then the micro benchmarks, each beside its baseline.
 bench: deps-bench
 	$(call cmake_build,$(BENCH_DIR),$(BENCH_CMAKE_FLAGS))
 	LEADEDGE_BIN=$(BENCH_DIR)/server/leadedge bash bench/run.sh
+	@echo; echo "== enrichment: User-Agent parsing (uap-core) =="
+	taskset -c 0 $(BENCH_DIR)/bench/ua_bench
+	@echo; echo "== enrichment: MMDB lookups =="
+	taskset -c 0 $(BENCH_DIR)/bench/mmdb_bench
+	@echo; echo "== event log: append and replay =="
+	taskset -c 0 $(BENCH_DIR)/bench/evlog_bench
 
 clean:
 	rm -rf build build-asan build-bench
