@@ -15,6 +15,8 @@
 
 /* Company keys longer than this are cut (at a UTF-8 boundary, by le_company_key). */
 #define LE_COMPANY_KEY_CACHED 128
+/* Bytes of an IP cache entry's strings kept inline (a City + Enterprise answer is ~150). */
+#define IP_TEXT_MAX 384
 
 struct le_enrich_s {
     atomic_int refs;
@@ -160,7 +162,49 @@ typedef struct {
     le_ipinfo_t info;
     uint8_t keylen;
     char key[LE_COMPANY_KEY_CACHED];
+    /* The strings of info, copied here when they fit, so a hit reads one contiguous entry
+     * instead of a dozen places in the memory-mapped databases. */
+    uint16_t textlen;
+    char text[IP_TEXT_MAX];
 } ip_entry_t;
+
+/* The string fields of le_ipinfo_t. */
+static const uint16_t info_strs[] = {
+    offsetof(le_ipinfo_t, country_code),
+    offsetof(le_ipinfo_t, country),
+    offsetof(le_ipinfo_t, subdivision_code),
+    offsetof(le_ipinfo_t, subdivision),
+    offsetof(le_ipinfo_t, city),
+    offsetof(le_ipinfo_t, postal),
+    offsetof(le_ipinfo_t, time_zone),
+    offsetof(le_ipinfo_t, continent_code),
+    offsetof(le_ipinfo_t, continent),
+    offsetof(le_ipinfo_t, org),
+    offsetof(le_ipinfo_t, isp),
+    offsetof(le_ipinfo_t, domain),
+    offsetof(le_ipinfo_t, as_org),
+    offsetof(le_ipinfo_t, connection_type),
+    offsetof(le_ipinfo_t, user_type),
+    offsetof(le_ipinfo_t, company),
+    offsetof(le_ipinfo_t, company_domain),
+};
+
+static inline le_str_t *info_str(le_ipinfo_t *ii, size_t i) {
+    return (le_str_t *)(void *)((char *)ii + info_strs[i]);
+}
+
+/* Copy the strings of e->info into e->text as far as they fit (the rest keep pointing into
+ * the tables, which outlive the entry). */
+static void pack_text(ip_entry_t *e) {
+    e->textlen = 0;
+    for (size_t i = 0; i < sizeof(info_strs) / sizeof(info_strs[0]); i++) {
+        le_str_t *s = info_str(&e->info, i);
+        if (!s->len || s->len > (size_t)IP_TEXT_MAX - e->textlen) continue;
+        memcpy(e->text + e->textlen, s->ptr, s->len);
+        s->ptr = e->text + e->textlen;
+        e->textlen = (uint16_t)(e->textlen + s->len);
+    }
+}
 
 /* IP entries are kept in sets of IP_WAYS; an address lives in the set its hash picks, and a
  * new one replaces the set's least recently used entry. (A direct-mapped table lost a fifth
@@ -217,8 +261,10 @@ static bool same_ip(const le_ip_t *x, const le_ip_t *y) {
 
 /* The lookup for in->ip, from the cache or computed (and kept). key/keylen: company key. */
 static const le_ipinfo_t *ip_info(const le_enrich_t *e, le_enrich_cache_t *c, const le_ip_t *ip,
-                                  le_ipinfo_t *tmp, char *key, size_t *keylen) {
+                                  le_ipinfo_t *tmp, char *key, size_t *keylen,
+                                  const ip_entry_t **entry) {
     ip_entry_t *slot = NULL;
+    *entry = NULL;
     if (c && c->ip) {
         ip_entry_t *set = &c->ip[ip_slot(ip, c->set_mask) * IP_WAYS];
         c->clock++;
@@ -230,6 +276,7 @@ static const le_ipinfo_t *ip_info(const le_enrich_t *e, le_enrich_cache_t *c, co
                 s->used = c->clock;
                 memcpy(key, s->key, s->keylen);
                 *keylen = s->keylen;
+                *entry = s;
                 return &s->info;
             }
             /* the victim: an entry of other tables, else the least recently used */
@@ -246,8 +293,10 @@ static const le_ipinfo_t *ip_info(const le_enrich_t *e, le_enrich_cache_t *c, co
     slot->used = c->clock;
     slot->ip = *ip;
     slot->info = *tmp;
+    pack_text(slot);
     slot->keylen = (uint8_t)*keylen;
     memcpy(slot->key, key, *keylen);
+    *entry = slot;
     return &slot->info;
 }
 
@@ -280,12 +329,27 @@ void le_enrich_run(const le_enrich_t *e, le_enrich_cache_t *cache, const le_enri
     /* Where, and who: the operator's ranges first, then the databases in order. */
     le_ipinfo_t tmp;
     const le_ipinfo_t *ii = &tmp;
+    const ip_entry_t *ent = NULL;
     char key[LE_COMPANY_KEY_CACHED];
     size_t keylen = 0;
-    if (in->ip.family == AF_INET || in->ip.family == AF_INET6)
-        ii = ip_info(e, cache, &in->ip, &tmp, key, &keylen);
-    else
+    if (in->ip.family == AF_INET || in->ip.family == AF_INET6) {
+        ii = ip_info(e, cache, &in->ip, &tmp, key, &keylen, &ent);
+    } else {
         memset(&tmp, 0, sizeof(tmp));
+    }
+    if (ent) {
+        /* The entry's strings go into the arena in one piece: x must not point into a
+         * cache entry that a later lookup may replace. */
+        tmp = *ii;
+        char *t = le_arena_alloc(a, ent->textlen ? ent->textlen : 1);
+        memcpy(t, ent->text, ent->textlen);
+        for (size_t i = 0; i < sizeof(info_strs) / sizeof(info_strs[0]); i++) {
+            le_str_t *s = info_str(&tmp, i);
+            if (s->len && s->ptr >= ent->text && s->ptr < ent->text + ent->textlen)
+                s->ptr = t + (s->ptr - ent->text);
+        }
+        ii = &tmp;
+    }
     x->country_code = ii->country_code;
     x->country = ii->country;
     x->region_code = ii->subdivision_code;
