@@ -14,8 +14,9 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 MAKEFLAGS += --no-print-directory
 
-# Debian packages needed to build and test. Later issues append here (libmaxminddb-dev,
-# uap-core, libpcre2-dev, chromium, ...); EXTRA_PACKAGES adds more from the command line.
+# Debian packages needed to build and test (libmaxmind-db-writer-perl generates the .mmdb test
+# fixtures). Later issues append here (chromium, ...); EXTRA_PACKAGES adds more from the
+# command line.
 PACKAGES := gcc make cmake pkg-config \
             libuv1-dev libhttp-parser-dev libevent-dev libssl-dev \
             libmsgpack-dev libyaml-dev libcmocka-dev libjansson-dev \
