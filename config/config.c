@@ -756,7 +756,7 @@ static void set_dblist(ctx_t *x, const directive_t *d, const le__ynode_t *v, con
             continue;
         }
         const le__ynode_t *fields = NULL;
-        bool ok = true;
+        bool reported = false; /* a bad path or an unknown key: "missing path" would be noise */
         for (size_t k = 0; k + 1 < it->n; k += 2) {
             const le__ynode_t *key = it->kids[k], *val = it->kids[k + 1];
             char shown[MAX_KEY + 4];
@@ -765,24 +765,20 @@ static void set_dblist(ctx_t *x, const directive_t *d, const le__ynode_t *v, con
             if (key->kind == LE__YSCALAR && key->len == 4 && memcmp(key->str, "path", 4) == 0) {
                 free(db->path);
                 db->path = take_string(x, val, kpath, NULL, "expected a path");
-                ok = ok && db->path;
+                reported = reported || !db->path;
             } else if (key->kind == LE__YSCALAR && key->len == 6 &&
                        memcmp(key->str, "fields", 6) == 0) {
                 fields = val;
             } else {
                 report(x, key, kpath, "unknown key \"%s\" (expected path or fields)", shown);
-                ok = false;
+                reported = true;
             }
         }
-        if (!db->path && ok) {
-            report(x, it, ipath, "missing path");
-            ok = false;
-        }
+        if (!db->path && !reported) report(x, it, ipath, "missing path");
         if (fields && !(fields->kind == LE__YSCALAR && fields->null)) {
             snprintf(kpath, sizeof(kpath), "%s.fields", ipath);
             if (fields->kind != LE__YMAP) {
                 report(x, fields, kpath, "expected a map of field: path");
-                ok = false;
             } else {
                 db->fields = le_xcalloc(fields->n / 2 + 1, sizeof(*db->fields));
                 for (size_t k = 0; k + 1 < fields->n; k += 2) {
@@ -798,13 +794,11 @@ static void set_dblist(ctx_t *x, const directive_t *d, const le__ynode_t *v, con
                     } else {
                         free(name);
                         free(p);
-                        ok = false;
                     }
                 }
             }
         }
         n++; /* kept even when broken, so free_value releases it; the load fails anyway */
-        (void)ok;
     }
     *(le_dbconf_t **)field(x->c, d->off) = dbs;
     *(size_t *)field(x->c, d->off2) = n;

@@ -142,16 +142,6 @@ bool le_enrich_changed(const le_enrich_t *e) {
            (e->ua && le_ua_rules_changed(e->ua));
 }
 
-const le_mmdb_t *le_enrich_mmdb(const le_enrich_t *e) {
-    return e->mmdb;
-}
-const le_ranges_t *le_enrich_ranges(const le_enrich_t *e) {
-    return e->ranges;
-}
-const le_ua_rules_t *le_enrich_ua_rules(const le_enrich_t *e) {
-    return e->ua;
-}
-
 /* ---- caches ------------------------------------------------------------------------------ */
 
 /* What an address tells, kept per address: the lookup result and the company key. */

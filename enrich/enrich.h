@@ -44,11 +44,6 @@ void le_enrich_unref(le_enrich_t *e);
 /* Has any file behind e been replaced, changed or removed since it was read? */
 bool le_enrich_changed(const le_enrich_t *e);
 
-/* The parts, for the lookup command and metrics (borrowed; may be NULL when not configured). */
-const le_mmdb_t *le_enrich_mmdb(const le_enrich_t *e);
-const le_ranges_t *le_enrich_ranges(const le_enrich_t *e);
-const le_ua_rules_t *le_enrich_ua_rules(const le_enrich_t *e);
-
 /*
  * A worker's caches (not thread-safe: one per thread): parsed User-Agents with their Client
  * Hints (ua.h), and IP results (geo, network, company and its key) keyed by the full

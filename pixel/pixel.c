@@ -43,14 +43,13 @@ typedef struct {
     uint8_t id_kind;
     char id[LE_ID_HEX_LEN + 1];
     bool set_cookie;
-    le_str_t ip;          /* truncated, text */
-    le_str_t ua;          /* User-Agent, bounded and valid UTF-8 (else empty) */
-    le_str_t lang;        /* Accept-Language, likewise */
-    le_ip_t client;       /* the full client address: enrichment only, never stored */
-    bool honeypot;        /* forms: the honeypot field was filled */
-    int64_t form_fill_ms; /* forms: how long the form was open (_fill_ms), -1 unknown */
-    bool enriched;        /* x is computed (once per request, shared by its events) */
-    le_enrichment_t x;
+    le_str_t ip;              /* truncated, text */
+    le_str_t ua;              /* User-Agent, bounded and valid UTF-8 (else empty) */
+    le_str_t lang;            /* Accept-Language, likewise */
+    le_ip_t client;           /* the full client address: enrichment only, never stored */
+    bool honeypot;            /* forms: the honeypot field was filled */
+    int64_t form_fill_ms;     /* forms: how long the form was open (_fill_ms), -1 unknown */
+    const le_enrichment_t *x; /* the request's enrichment, in its first event; NULL before */
 } ctx_t;
 
 /* Header lines collected in the arena. */
@@ -170,9 +169,12 @@ static void add_cookie(const le_pixel_req_t *r, const ctx_t *c, hdrs_t *h) {
             cfg->tracking.cookie.domain ? cfg->tracking.cookie.domain : "");
 }
 
-/* Enrich once per request: every event of a batch shares the result. */
-static void enrich(const le_pixel_req_t *r, ctx_t *c) {
-    if (c->enriched || !r->enrich) return;
+/* Enrich once per request, into its first event; later events of a batch copy it. */
+static void enrich(const le_pixel_req_t *r, ctx_t *c, le_event_t *ev) {
+    if (c->x) {
+        ev->x = *c->x;
+        return;
+    }
     le_enrich_input_t in = {
         .ip = c->client,
         .ua = c->ua,
@@ -181,8 +183,8 @@ static void enrich(const le_pixel_req_t *r, ctx_t *c) {
         .honeypot = c->honeypot,
         .form_fill_ms = c->form_fill_ms,
     };
-    le_enrich_run(r->enrich, r->cache, &in, r->arena, &c->x);
-    c->enriched = true;
+    le_enrich_run(r->enrich, r->cache, &in, r->arena, &ev->x);
+    c->x = &ev->x;
 }
 
 static void fill_common(const le_pixel_req_t *r, ctx_t *c, uint8_t source, le_event_t *ev) {
@@ -195,11 +197,10 @@ static void fill_common(const le_pixel_req_t *r, ctx_t *c, uint8_t source, le_ev
     ev->ip = c->ip;
     ev->ua = c->ua;
     ev->lang = c->lang;
-    enrich(r, c);
-    if (c->enriched) {
+    if (r->enrich) {
+        enrich(r, c, ev);
         ev->enriched = true;
-        ev->x = c->x;
-        if (c->x.bot_reasons) ev->bot = true;
+        if (ev->x.bot_reasons) ev->bot = true;
     }
 }
 

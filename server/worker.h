@@ -36,12 +36,12 @@ int le_worker_start(le_worker_t **out, int id, int listen_fd, le_config_t *cfg, 
 /* Hand the worker a new config (it takes a reference). Thread-safe. */
 void le_worker_set_config(le_worker_t *w, le_config_t *cfg);
 
-/* Ask the worker to stop accepting, finish in-flight requests (within
- * server.timeouts.shutdown) and end its loop. Thread-safe. */
 /* Hand the worker new enrichment tables (it takes a reference); it swaps them between
- * requests and drops its reference to the old ones. Any thread. */
+ * requests and drops its reference to the old ones. Thread-safe. */
 void le_worker_set_enrich(le_worker_t *w, le_enrich_t *e);
 
+/* Ask the worker to stop accepting, finish in-flight requests (within
+ * server.timeouts.shutdown) and end its loop. Thread-safe. */
 void le_worker_stop(le_worker_t *w);
 
 /* Wait for the worker thread to end, then free it. */

@@ -187,34 +187,36 @@ static void put_kvs(out_t *o, const le_kv_t *kv, uint32_t n) {
     }
 }
 
-/* The string fields of the enrichment map, in record order. */
+/* The string fields of the enrichment: record key, and where `events --json` shows them
+ * (object and name; language stands at the top level, written apart). In record order. */
 static const struct {
     char key[3];
+    const char *obj, *name;
     uint16_t off;
 } xstr[] = {
-    {"cc", offsetof(le_enrichment_t, country_code)},
-    {"cn", offsetof(le_enrichment_t, country)},
-    {"rc", offsetof(le_enrichment_t, region_code)},
-    {"rn", offsetof(le_enrichment_t, region)},
-    {"ci", offsetof(le_enrichment_t, city)},
-    {"pc", offsetof(le_enrichment_t, postal)},
-    {"tz", offsetof(le_enrichment_t, time_zone)},
-    {"co", offsetof(le_enrichment_t, continent)},
-    {"cp", offsetof(le_enrichment_t, company)},
-    {"ck", offsetof(le_enrichment_t, company_key)},
-    {"dm", offsetof(le_enrichment_t, domain)},
-    {"og", offsetof(le_enrichment_t, org)},
-    {"ao", offsetof(le_enrichment_t, as_org)},
-    {"cx", offsetof(le_enrichment_t, connection_type)},
-    {"ut", offsetof(le_enrichment_t, user_type)},
-    {"br", offsetof(le_enrichment_t, browser)},
-    {"bv", offsetof(le_enrichment_t, browser_version)},
-    {"os", offsetof(le_enrichment_t, os)},
-    {"ov", offsetof(le_enrichment_t, os_version)},
-    {"dv", offsetof(le_enrichment_t, device)},
-    {"bd", offsetof(le_enrichment_t, brand)},
-    {"md", offsetof(le_enrichment_t, model)},
-    {"lg", offsetof(le_enrichment_t, language)},
+    {"cc", "geo", "country_code", offsetof(le_enrichment_t, country_code)},
+    {"cn", "geo", "country", offsetof(le_enrichment_t, country)},
+    {"rc", "geo", "region_code", offsetof(le_enrichment_t, region_code)},
+    {"rn", "geo", "region", offsetof(le_enrichment_t, region)},
+    {"ci", "geo", "city", offsetof(le_enrichment_t, city)},
+    {"pc", "geo", "postal", offsetof(le_enrichment_t, postal)},
+    {"tz", "geo", "time_zone", offsetof(le_enrichment_t, time_zone)},
+    {"co", "geo", "continent", offsetof(le_enrichment_t, continent)},
+    {"cp", "company", "name", offsetof(le_enrichment_t, company)},
+    {"ck", "company", "key", offsetof(le_enrichment_t, company_key)},
+    {"dm", "company", "domain", offsetof(le_enrichment_t, domain)},
+    {"og", "company", "org", offsetof(le_enrichment_t, org)},
+    {"ao", "company", "as_org", offsetof(le_enrichment_t, as_org)},
+    {"cx", "company", "connection_type", offsetof(le_enrichment_t, connection_type)},
+    {"ut", "company", "user_type", offsetof(le_enrichment_t, user_type)},
+    {"br", "device", "browser", offsetof(le_enrichment_t, browser)},
+    {"bv", "device", "browser_version", offsetof(le_enrichment_t, browser_version)},
+    {"os", "device", "os", offsetof(le_enrichment_t, os)},
+    {"ov", "device", "os_version", offsetof(le_enrichment_t, os_version)},
+    {"dv", "device", "family", offsetof(le_enrichment_t, device)},
+    {"bd", "device", "brand", offsetof(le_enrichment_t, brand)},
+    {"md", "device", "model", offsetof(le_enrichment_t, model)},
+    {"lg", NULL, "language", offsetof(le_enrichment_t, language)},
 };
 #define NXSTR (sizeof(xstr) / sizeof(xstr[0]))
 
@@ -813,39 +815,13 @@ static json_t *sub(json_t *o, const char *key) {
  * plus "language" and "bot_reasons" (list) at the top.
  */
 static int put_enrichment_json(json_t *o, const le_enrichment_t *x) {
-    static const struct {
-        const char *obj, *key;
-        size_t off;
-    } map[] = {
-        {"geo", "country_code", offsetof(le_enrichment_t, country_code)},
-        {"geo", "country", offsetof(le_enrichment_t, country)},
-        {"geo", "region_code", offsetof(le_enrichment_t, region_code)},
-        {"geo", "region", offsetof(le_enrichment_t, region)},
-        {"geo", "city", offsetof(le_enrichment_t, city)},
-        {"geo", "postal", offsetof(le_enrichment_t, postal)},
-        {"geo", "time_zone", offsetof(le_enrichment_t, time_zone)},
-        {"geo", "continent", offsetof(le_enrichment_t, continent)},
-        {"company", "name", offsetof(le_enrichment_t, company)},
-        {"company", "key", offsetof(le_enrichment_t, company_key)},
-        {"company", "domain", offsetof(le_enrichment_t, domain)},
-        {"company", "org", offsetof(le_enrichment_t, org)},
-        {"company", "as_org", offsetof(le_enrichment_t, as_org)},
-        {"company", "connection_type", offsetof(le_enrichment_t, connection_type)},
-        {"company", "user_type", offsetof(le_enrichment_t, user_type)},
-        {"device", "browser", offsetof(le_enrichment_t, browser)},
-        {"device", "browser_version", offsetof(le_enrichment_t, browser_version)},
-        {"device", "os", offsetof(le_enrichment_t, os)},
-        {"device", "os_version", offsetof(le_enrichment_t, os_version)},
-        {"device", "family", offsetof(le_enrichment_t, device)},
-        {"device", "brand", offsetof(le_enrichment_t, brand)},
-        {"device", "model", offsetof(le_enrichment_t, model)},
-    };
     static const char *const anon_names[] = {"anonymous", "vpn",          "tor",
                                              "hosting",   "public_proxy", "residential_proxy"};
     int rc;
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        const le_str_t *v = (const le_str_t *)(const void *)((const char *)x + map[i].off);
-        if (v->len && (rc = set_str(sub(o, map[i].obj), map[i].key, *v))) return rc;
+    for (size_t i = 0; i < NXSTR; i++) {
+        const le_str_t *v = xfield_c(x, i);
+        if (xstr[i].obj && v->len && (rc = set_str(sub(o, xstr[i].obj), xstr[i].name, *v)))
+            return rc;
     }
     if (x->has_location) {
         json_t *g = sub(o, "geo");
