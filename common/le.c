@@ -20,6 +20,12 @@ void *le__xmalloc(size_t n, const char *file, int line) {
     return p;
 }
 
+void *le__xaligned(size_t align, size_t n, const char *file, int line) {
+    void *p = NULL;
+    if (posix_memalign(&p, align, n ? n : 1) != 0) oom(n, file, line);
+    return p;
+}
+
 void *le__xcalloc(size_t n, size_t size, const char *file, int line) {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) oom(n * size, file, line);

@@ -58,9 +58,12 @@ void *le__xmalloc(size_t n, const char *file, int line);
 void *le__xcalloc(size_t n, size_t size, const char *file, int line);
 void *le__xrealloc(void *p, size_t n, const char *file, int line);
 char *le__xstrndup(const char *s, size_t n, const char *file, int line);
+/* n bytes aligned to align (a power of two, a multiple of sizeof(void *)); free() releases. */
+void *le__xaligned(size_t align, size_t n, const char *file, int line);
 #define le_xmalloc(n) le__xmalloc((n), __FILE__, __LINE__)
 #define le_xcalloc(n, s) le__xcalloc((n), (s), __FILE__, __LINE__)
 #define le_xrealloc(p, n) le__xrealloc((p), (n), __FILE__, __LINE__)
+#define le_xaligned(al, n) le__xaligned((al), (n), __FILE__, __LINE__)
 #define le_xstrndup(s, n) le__xstrndup((s), (n), __FILE__, __LINE__)
 #define le_xstrdup(s) le__xstrndup((s), strlen(s), __FILE__, __LINE__)
 

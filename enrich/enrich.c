@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "bot.h"
 #include "company.h"
@@ -15,8 +16,6 @@
 
 /* Company keys longer than this are cut (at a UTF-8 boundary, by le_company_key). */
 #define LE_COMPANY_KEY_CACHED 128
-/* Bytes of an IP cache entry's strings kept inline (a City + Enterprise answer is ~150). */
-#define IP_TEXT_MAX 384
 
 struct le_enrich_s {
     atomic_int refs;
@@ -144,70 +143,78 @@ bool le_enrich_changed(const le_enrich_t *e) {
 
 /* ---- caches ------------------------------------------------------------------------------ */
 
-/* What an address tells, kept per address: the lookup result and the company key. */
-typedef struct {
-    uint64_t gen;  /* the tables' generation; 0 = empty slot */
-    uint64_t used; /* the cache's clock at the last hit or fill */
-    le_ip_t ip;
-    le_ipinfo_t info;
-    uint8_t keylen;
-    char key[LE_COMPANY_KEY_CACHED];
-    /* The strings of info, copied here when they fit, so a hit reads one contiguous entry
-     * instead of a dozen places in the memory-mapped databases. */
-    uint16_t textlen;
-    char text[IP_TEXT_MAX];
-} ip_entry_t;
-
-/* The string fields of le_ipinfo_t. */
-static const uint16_t info_strs[] = {
-    offsetof(le_ipinfo_t, country_code),
-    offsetof(le_ipinfo_t, country),
-    offsetof(le_ipinfo_t, subdivision_code),
-    offsetof(le_ipinfo_t, subdivision),
-    offsetof(le_ipinfo_t, city),
-    offsetof(le_ipinfo_t, postal),
-    offsetof(le_ipinfo_t, time_zone),
-    offsetof(le_ipinfo_t, continent_code),
-    offsetof(le_ipinfo_t, continent),
-    offsetof(le_ipinfo_t, org),
-    offsetof(le_ipinfo_t, isp),
-    offsetof(le_ipinfo_t, domain),
-    offsetof(le_ipinfo_t, as_org),
-    offsetof(le_ipinfo_t, connection_type),
-    offsetof(le_ipinfo_t, user_type),
-    offsetof(le_ipinfo_t, company),
-    offsetof(le_ipinfo_t, company_domain),
+/* The strings of le_enrichment_t that come from the address, in the order an IP cache entry
+ * keeps them. */
+static const uint16_t ip_strs[] = {
+    offsetof(le_enrichment_t, country_code), offsetof(le_enrichment_t, country),
+    offsetof(le_enrichment_t, region_code),  offsetof(le_enrichment_t, region),
+    offsetof(le_enrichment_t, city),         offsetof(le_enrichment_t, postal),
+    offsetof(le_enrichment_t, time_zone),    offsetof(le_enrichment_t, continent),
+    offsetof(le_enrichment_t, company),      offsetof(le_enrichment_t, company_key),
+    offsetof(le_enrichment_t, domain),       offsetof(le_enrichment_t, org),
+    offsetof(le_enrichment_t, as_org),       offsetof(le_enrichment_t, connection_type),
+    offsetof(le_enrichment_t, user_type),
 };
+#define IP_NSTRS (sizeof(ip_strs) / sizeof(ip_strs[0]))
 
-static inline le_str_t *info_str(le_ipinfo_t *ii, size_t i) {
-    return (le_str_t *)(void *)((char *)ii + info_strs[i]);
+static inline le_str_t *x_str(le_enrichment_t *x, size_t i) {
+    return (le_str_t *)(void *)((char *)x + ip_strs[i]);
 }
 
-/* Copy the strings of e->info into e->text as far as they fit (the rest keep pointing into
- * the tables, which outlive the entry). */
-static void pack_text(ip_entry_t *e) {
-    e->textlen = 0;
-    for (size_t i = 0; i < sizeof(info_strs) / sizeof(info_strs[0]); i++) {
-        le_str_t *s = info_str(&e->info, i);
-        if (!s->len || s->len > (size_t)IP_TEXT_MAX - e->textlen) continue;
-        memcpy(e->text + e->textlen, s->ptr, s->len);
-        s->ptr = e->text + e->textlen;
-        e->textlen = (uint16_t)(e->textlen + s->len);
-    }
-}
+/* What an address tells, kept per address: exactly the address's part of le_enrichment_t,
+ * with its strings inline, so a hit reads one contiguous 512-byte block (a City + Enterprise
+ * answer is ~200 bytes of text) instead of a dozen places in the memory-mapped databases. An
+ * answer whose strings do not fit is not kept. */
+#define IP_ENTRY_SIZE 512
+typedef struct {
+    uint64_t gen; /* the tables' generation */
+    le_ip_t ip;
+    double latitude, longitude;
+    uint32_t accuracy_km, asn;
+    uint8_t network, anon;
+    bool has_location, from_ranges;
+    uint16_t textlen;
+    uint16_t off[IP_NSTRS], len[IP_NSTRS];
+    char text[];
+} ip_entry_t;
+#define IP_TEXT_MAX (IP_ENTRY_SIZE - sizeof(ip_entry_t))
+_Static_assert(sizeof(ip_entry_t) <= IP_ENTRY_SIZE / 2, "IP cache entry header too large");
 
-/* IP entries are kept in sets of IP_WAYS; an address lives in the set its hash picks, and a
- * new one replaces the set's least recently used entry. (A direct-mapped table lost a fifth
- * of its hits to collisions at a quarter full.) */
-#define IP_WAYS 4
+/* Entries are kept in sets of IP_WAYS; an address lives in the set its hash picks, and a new
+ * one replaces the set's least recently used entry. (A direct-mapped table lost a fifth of its
+ * hits to collisions at a quarter full; with 4 ways, 2000 addresses sent in turn to 8192
+ * entries still missed 3%, as a set holding five of them misses every time under LRU.) A set's
+ * tags and clocks fill one cache line, so a lookup reads that line and, on a tag match, the
+ * one entry: two places in memory. */
+#define IP_WAYS 8
+typedef struct {
+    _Alignas(64) uint32_t tag[IP_WAYS]; /* hash bits of the address; 0 = empty */
+    uint32_t used[IP_WAYS];             /* the cache's clock at the last hit or fill */
+} ip_set_t;
 
 struct le_enrich_cache_s {
     le_ua_cache_t *ua;
-    ip_entry_t *ip; /* nsets * IP_WAYS entries */
+    ip_set_t *sets;
+    char *entries; /* nsets * IP_WAYS entries of IP_ENTRY_SIZE bytes */
     size_t set_mask;
-    uint64_t clock;
+    uint32_t clock;
     uint64_t ip_hits, ip_misses;
 };
+
+/* Zeroed memory for the IP cache, aligned to cache lines, and on transparent huge pages when
+ * large enough to matter: entries are read at random, one per request, and a TLB miss costs
+ * as much as a cache miss. */
+static void *cache_alloc(size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    size_t align = bytes >= huge ? huge : 64;
+    bytes = (bytes + align - 1) & ~(align - 1);
+    void *p = le_xaligned(align, bytes);
+#ifdef MADV_HUGEPAGE
+    if (align == huge) (void)madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    memset(p, 0, bytes);
+    return p;
+}
 
 le_enrich_cache_t *le_enrich_cache_new(size_t ua_entries, size_t ip_entries) {
     le_enrich_cache_t *c = le_xcalloc(1, sizeof(*c));
@@ -215,7 +222,8 @@ le_enrich_cache_t *le_enrich_cache_new(size_t ua_entries, size_t ip_entries) {
     if (ip_entries) {
         size_t sets = 1;
         while (sets * IP_WAYS < ip_entries) sets <<= 1;
-        c->ip = le_xcalloc(sets * IP_WAYS, sizeof(*c->ip));
+        c->sets = cache_alloc(sets * sizeof(*c->sets));
+        c->entries = cache_alloc(sets * IP_WAYS * IP_ENTRY_SIZE);
         c->set_mask = sets - 1;
     }
     return c;
@@ -224,7 +232,8 @@ le_enrich_cache_t *le_enrich_cache_new(size_t ua_entries, size_t ip_entries) {
 void le_enrich_cache_free(le_enrich_cache_t *c) {
     if (!c) return;
     le_ua_cache_free(c->ua);
-    free(c->ip);
+    free(c->sets);
+    free(c->entries);
     free(c);
 }
 
@@ -237,57 +246,139 @@ void le_enrich_cache_stats(const le_enrich_cache_t *c, le_enrich_cache_stats_t *
     out->ip_misses = c->ip_misses;
 }
 
-static size_t ip_slot(const le_ip_t *ip, size_t mask) {
+static uint64_t ip_hash(const le_ip_t *ip) {
     uint64_t a, b;
     memcpy(&a, ip->addr, 8);
     memcpy(&b, ip->addr + 8, 8);
     uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ip->family) * 0xff51afd7ed558ccdull;
-    return (size_t)(h ^ (h >> 29)) & mask;
+    return h ^ (h >> 29);
 }
 
 static bool same_ip(const le_ip_t *x, const le_ip_t *y) {
     return x->family == y->family && memcmp(x->addr, y->addr, x->family == AF_INET ? 4 : 16) == 0;
 }
 
-/* The lookup for in->ip, from the cache or computed (and kept). key/keylen: company key. */
-static const le_ipinfo_t *ip_info(const le_enrich_t *e, le_enrich_cache_t *c, const le_ip_t *ip,
-                                  le_ipinfo_t *tmp, char *key, size_t *keylen,
-                                  const ip_entry_t **entry) {
-    ip_entry_t *slot = NULL;
-    *entry = NULL;
-    if (c && c->ip) {
-        ip_entry_t *set = &c->ip[ip_slot(ip, c->set_mask) * IP_WAYS];
-        c->clock++;
-        slot = &set[0];
-        for (int w = 0; w < IP_WAYS; w++) {
-            ip_entry_t *s = &set[w];
-            if (s->gen == e->gen && same_ip(&s->ip, ip)) {
-                c->ip_hits++;
-                s->used = c->clock;
-                memcpy(key, s->key, s->keylen);
-                *keylen = s->keylen;
-                *entry = s;
-                return &s->info;
-            }
-            /* the victim: an entry of other tables, else the least recently used */
-            if (slot->gen == e->gen && (s->gen != e->gen || s->used < slot->used)) slot = s;
-        }
-        c->ip_misses++;
+static inline ip_entry_t *entry_at(const le_enrich_cache_t *c, size_t set, int way) {
+    return (ip_entry_t *)(void *)(c->entries + (set * IP_WAYS + (size_t)way) * IP_ENTRY_SIZE);
+}
+
+/* x's address part from a cache entry; its strings are copied into the arena in one piece, as
+ * x must not point into an entry that a later lookup may replace. */
+static void from_entry(le_enrichment_t *x, const ip_entry_t *ent, le_arena_t *a) {
+    char *t = le_arena_alloc(a, ent->textlen ? ent->textlen : 1);
+    memcpy(t, ent->text, ent->textlen);
+    for (size_t i = 0; i < IP_NSTRS; i++)
+        *x_str(x, i) = ent->len[i] ? (le_str_t){t + ent->off[i], ent->len[i]} : LE_STR_NULL;
+    x->latitude = ent->latitude;
+    x->longitude = ent->longitude;
+    x->accuracy_km = ent->accuracy_km;
+    x->asn = ent->asn;
+    x->network = ent->network;
+    x->anon = ent->anon;
+    x->has_location = ent->has_location;
+    x->from_ranges = ent->from_ranges;
+}
+
+/* Keep x's address part in ent; false (ent unusable) when its strings do not fit. */
+static bool to_entry(ip_entry_t *ent, const le_enrichment_t *x, uint64_t gen, const le_ip_t *ip) {
+    size_t n = 0;
+    for (size_t i = 0; i < IP_NSTRS; i++) {
+        const le_str_t *s = x_str((le_enrichment_t *)x, i);
+        if (s->len > IP_TEXT_MAX - n) return false;
+        if (s->len) memcpy(ent->text + n, s->ptr, s->len);
+        ent->off[i] = (uint16_t)n;
+        ent->len[i] = (uint16_t)s->len;
+        n += s->len;
     }
-    le_mmdb_lookup_with(e->mmdb, e->ranges, ip, tmp);
-    *keylen = 0;
-    if (tmp->company.len && le_network_names_company(tmp->network))
-        *keylen = le_company_key(tmp->company.ptr, tmp->company.len, key, LE_COMPANY_KEY_CACHED);
-    if (!slot) return tmp;
-    slot->gen = e->gen;
-    slot->used = c->clock;
-    slot->ip = *ip;
-    slot->info = *tmp;
-    pack_text(slot);
-    slot->keylen = (uint8_t)*keylen;
-    memcpy(slot->key, key, *keylen);
-    *entry = slot;
-    return &slot->info;
+    ent->textlen = (uint16_t)n;
+    ent->gen = gen;
+    ent->ip = *ip;
+    ent->latitude = x->latitude;
+    ent->longitude = x->longitude;
+    ent->accuracy_km = x->accuracy_km;
+    ent->asn = x->asn;
+    ent->network = x->network;
+    ent->anon = x->anon;
+    ent->has_location = x->has_location;
+    ent->from_ranges = x->from_ranges;
+    return true;
+}
+
+/* x's address part from a fresh lookup: strings point into the tables (which the caller
+ * holds) and the arena. */
+static void from_lookup(const le_enrich_t *e, const le_ip_t *ip, le_arena_t *a,
+                        le_enrichment_t *x) {
+    le_ipinfo_t ii;
+    le_mmdb_lookup_with(e->mmdb, e->ranges, ip, &ii);
+    x->country_code = ii.country_code;
+    x->country = ii.country;
+    x->region_code = ii.subdivision_code;
+    x->region = ii.subdivision;
+    x->city = ii.city;
+    x->postal = ii.postal;
+    x->time_zone = ii.time_zone;
+    x->continent = ii.continent;
+    x->has_location = ii.has_location;
+    x->latitude = ii.latitude;
+    x->longitude = ii.longitude;
+    x->accuracy_km = ii.accuracy_km;
+    x->org = ii.org;
+    x->as_org = ii.as_org;
+    x->asn = ii.asn;
+    x->connection_type = ii.connection_type;
+    x->user_type = ii.user_type;
+    x->network = (uint8_t)ii.network;
+    x->anon = (uint8_t)ii.anon;
+    x->from_ranges = ii.from_ranges;
+    if (ii.company.len && le_network_names_company(ii.network)) {
+        x->company = ii.company;
+        x->domain = ii.company_domain;
+        char key[LE_COMPANY_KEY_CACHED];
+        size_t keylen = le_company_key(ii.company.ptr, ii.company.len, key, sizeof(key));
+        if (keylen) x->company_key = (le_str_t){le_arena_strndup(a, key, keylen), keylen};
+    }
+}
+
+/* x's address part for ip, from the cache or looked up (and kept). */
+static void ip_part(const le_enrich_t *e, le_enrich_cache_t *c, const le_ip_t *ip, le_arena_t *a,
+                    le_enrichment_t *x) {
+    if (!c || !c->sets) {
+        from_lookup(e, ip, a, x);
+        return;
+    }
+    uint64_t h = ip_hash(ip);
+    size_t si = (size_t)h & c->set_mask;
+    ip_set_t *set = &c->sets[si];
+    uint32_t tag = (uint32_t)(h >> 32) | 1u;
+    uint32_t now = ++c->clock;
+    int victim = 0;
+    for (int w = 0; w < IP_WAYS; w++) {
+        if (set->tag[w] == tag) {
+            ip_entry_t *ent = entry_at(c, si, w);
+            if (same_ip(&ent->ip, ip)) {
+                if (ent->gen == e->gen) {
+                    c->ip_hits++;
+                    set->used[w] = now;
+                    from_entry(x, ent, a);
+                    return;
+                }
+                victim = w; /* the same address from other tables: refresh it in place */
+                break;
+            }
+        }
+        /* the victim: an empty way, else the least recently used (clock wrap-safe) */
+        if (set->tag[victim] != 0 &&
+            (set->tag[w] == 0 || (int32_t)(set->used[w] - set->used[victim]) < 0))
+            victim = w;
+    }
+    c->ip_misses++;
+    from_lookup(e, ip, a, x);
+    if (to_entry(entry_at(c, si, victim), x, e->gen, ip)) {
+        set->tag[victim] = tag;
+        set->used[victim] = now;
+    } else {
+        set->tag[victim] = 0;
+    }
 }
 
 /* ---- the enrichment ----------------------------------------------------------------------- */
@@ -317,54 +408,7 @@ void le_enrich_run(const le_enrich_t *e, le_enrich_cache_t *cache, const le_enri
     memset(x, 0, sizeof(*x));
 
     /* Where, and who: the operator's ranges first, then the databases in order. */
-    le_ipinfo_t tmp;
-    const le_ipinfo_t *ii = &tmp;
-    const ip_entry_t *ent = NULL;
-    char key[LE_COMPANY_KEY_CACHED];
-    size_t keylen = 0;
-    if (in->ip.family == AF_INET || in->ip.family == AF_INET6) {
-        ii = ip_info(e, cache, &in->ip, &tmp, key, &keylen, &ent);
-    } else {
-        memset(&tmp, 0, sizeof(tmp));
-    }
-    if (ent) {
-        /* The entry's strings go into the arena in one piece: x must not point into a
-         * cache entry that a later lookup may replace. */
-        tmp = *ii;
-        char *t = le_arena_alloc(a, ent->textlen ? ent->textlen : 1);
-        memcpy(t, ent->text, ent->textlen);
-        for (size_t i = 0; i < sizeof(info_strs) / sizeof(info_strs[0]); i++) {
-            le_str_t *s = info_str(&tmp, i);
-            if (s->len && s->ptr >= ent->text && s->ptr < ent->text + ent->textlen)
-                s->ptr = t + (s->ptr - ent->text);
-        }
-        ii = &tmp;
-    }
-    x->country_code = ii->country_code;
-    x->country = ii->country;
-    x->region_code = ii->subdivision_code;
-    x->region = ii->subdivision;
-    x->city = ii->city;
-    x->postal = ii->postal;
-    x->time_zone = ii->time_zone;
-    x->continent = ii->continent;
-    x->has_location = ii->has_location;
-    x->latitude = ii->latitude;
-    x->longitude = ii->longitude;
-    x->accuracy_km = ii->accuracy_km;
-    x->org = ii->org;
-    x->as_org = ii->as_org;
-    x->asn = ii->asn;
-    x->connection_type = ii->connection_type;
-    x->user_type = ii->user_type;
-    x->network = (uint8_t)ii->network;
-    x->anon = (uint8_t)ii->anon;
-    x->from_ranges = ii->from_ranges;
-    if (ii->company.len && le_network_names_company(ii->network)) {
-        x->company = ii->company;
-        x->domain = ii->company_domain;
-        if (keylen) x->company_key = (le_str_t){le_arena_strndup(a, key, keylen), keylen};
-    }
+    if (in->ip.family == AF_INET || in->ip.family == AF_INET6) ip_part(e, cache, &in->ip, a, x);
 
     /* With what. The cache entry is copied: x must not depend on the cache's next use. */
     le_ua_t *u = le_arena_alloc(a, sizeof(*u));
@@ -392,7 +436,7 @@ void le_enrich_run(const le_enrich_t *e, le_enrich_cache_t *cache, const le_enri
         .ua_spider = u->spider,
         .ua_browser = u->browser_known,
         .has_accept_language = in->accept_language.len != 0 || in->ua_only,
-        .network = e->bot_networks ? ii->network : LE_NET_UNKNOWN,
+        .network = e->bot_networks ? (le_network_t)x->network : LE_NET_UNKNOWN,
         .honeypot = in->honeypot,
         .form_fill_ms = in->form_fill_ms,
         .min_form_ms = e->min_form_ms,

@@ -133,6 +133,61 @@ static void test_pct_never_reads_past_n(void **state) {
     assert_int_equal(le_pct_decode(&arena, "\xc3\xa9", 1, false, false, &out), LE_DEC_BAD_UTF8);
 }
 
+/* Inputs built from tokens whose decoding is known, long enough to cross the 16-byte blocks
+ * the decoder copies at once, with the interesting byte at every offset of a block. */
+static void test_pct_blocks(void **state) {
+    static const struct {
+        const char *in, *out;
+    } tok[] = {
+        {"a", "a"},
+        {"Z", "Z"},
+        {"/", "/"},
+        {"~", "~"},
+        {" ", " "},
+        {"+", " "},
+        {"%41", "A"},
+        {"%25", "%"},
+        {"%2B", "+"},
+        {"%C3%A4", "\xc3\xa4"},
+        {"\xc3\xa4", "\xc3\xa4"},
+        {"\xe2\x80\x93", "\xe2\x80\x93"},
+        {"%F0%9F%98%80", "\xf0\x9f\x98\x80"},
+    };
+    const size_t ntok = sizeof(tok) / sizeof(tok[0]);
+    unsigned seed = 12345;
+    for (int round = 0; round < 3000; round++) {
+        char in[512], want[512];
+        size_t ni = 0, nw = 0;
+        /* a run of plain bytes of every length 0..47, then random tokens */
+        for (int k = round % 48; k > 0; k--) in[ni++] = want[nw++] = (char)('a' + k % 26);
+        int ntoks = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 40;
+        for (int t = 0; t < ntoks; t++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t i = (seed >> 16) % ntok;
+            size_t li = strlen(tok[i].in), lo = strlen(tok[i].out);
+            memcpy(in + ni, tok[i].in, li);
+            memcpy(want + nw, tok[i].out, lo);
+            ni += li;
+            nw += lo;
+        }
+        le_str_t out;
+        le_dec_err_t rc = le_pct_decode(&arena, in, ni, true, false, &out);
+        if (rc != LE_DEC_OK) fail_msg("round %d: %s", round, le_dec_strerror(rc));
+        assert_int_equal(out.len, nw);
+        assert_memory_equal(out.ptr, want, nw);
+        /* one bad byte at the end of the plain run is found wherever it falls */
+        size_t plain = (size_t)(round % 48);
+        in[plain] = '\x01';
+        assert_int_equal(le_pct_decode(&arena, in, plain + 1, true, false, &out), LE_DEC_CONTROL);
+        in[plain] = '\x80';
+        assert_int_equal(le_pct_decode(&arena, in, plain + 1, true, false, &out), LE_DEC_BAD_UTF8);
+        in[plain] = '%';
+        assert_int_equal(le_pct_decode(&arena, in, plain + 1, true, false, &out),
+                         LE_DEC_BAD_PERCENT);
+        le_arena_reset(&arena);
+    }
+}
+
 typedef struct {
     const char *s;
     bool valid;
@@ -396,6 +451,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_pct_plus_and_newline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pct_embedded_nul_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pct_never_reads_past_n, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pct_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_utf8_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_urlencoded_basic, setup, teardown),
