@@ -52,9 +52,12 @@ typedef enum {
     T_LISTEN,   /* char * as written; host (char *) at off2 and port at off3 when off2 != 0 */
     T_WORKERS,  /* uint32: `auto` or min..max */
     T_DBLIST,   /* le_dbconf_t * at off, size_t count at off2 */
+    T_INT,      /* int32, bounds (int64_t)min..(int64_t)max */
+    T_CUTS,     /* int32[3], strictly descending: grade cut points */
+    T_RULES,    /* le_rulelist_t; F_FIT: fit rules, else behaviour rules */
 } dtype_t;
 
-enum { F_OPTIONAL = 1, F_SECONDS = 2 };
+enum { F_OPTIONAL = 1, F_SECONDS = 2, F_FIT = 4 };
 
 /* A validator sees a string that passed the generic checks; it may normalise it in place and
  * returns NULL or a message. */
@@ -73,11 +76,11 @@ typedef struct {
 } directive_t;
 
 static check_fn check_cookie_name, check_cookie_value, check_domain, check_field_name, check_token,
-    check_origin, check_url, check_language;
+    check_origin, check_url, check_language, check_cell;
 
 static const char *const consent_names[] = {"required", "not_required", NULL};
 static const char *const samesite_names[] = {"lax", "strict", "none", NULL};
-static const char *const fsync_names[] = {"interval", "always", "never", NULL};
+static const char *const fsync_names[] = {"interval", "always", "off", NULL};
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
 
 #define O(m) offsetof(le_config_t, m)
@@ -98,6 +101,8 @@ static const char *const level_names[] = {"debug", "info", "warn", "error", NULL
     { n, T_ENUM, F(m), .names = (vals), .def = (d) }
 #define STRLIST(n, m, chk)                                                                         \
     { n, T_STRLIST, F(m), .check = (chk) }
+#define INT(n, m, lo, hi, d)                                                                       \
+    { n, T_INT, F(m), .min = (uint64_t)(int64_t)(lo), .max = (uint64_t)(int64_t)(hi), .def = (d) }
 
 /* The one place where keys, bounds and defaults are written down. Keep docs/configuration.md and
  * config/leadedge.yaml in step (a unit test checks both). */
@@ -141,6 +146,35 @@ static const directive_t table[] = {
     BOOL("privacy.honour_gpc", privacy.honour_gpc, "true"),
     UINT("privacy.ip_mask_v4", privacy.ip_mask_v4, 0, 32, "16"),
     UINT("privacy.ip_mask_v6", privacy.ip_mask_v6, 0, 128, "80"),
+
+    DUR_MS("scoring.behaviour.half_life", scoring.behaviour.half_life_ms, HOUR, 3650 * DAY, "14d"),
+    {"scoring.behaviour.rules", T_RULES, F(scoring.behaviour.rules), .def = NULL},
+    {"scoring.fit.rules", T_RULES, F(scoring.fit.rules), .flags = F_FIT},
+    {"scoring.grades.fit", T_CUTS, F(scoring.grades.fit), .def = "40,25,10"},
+    {"scoring.grades.behaviour", T_CUTS, F(scoring.grades.behaviour), .def = "75,50,25"},
+
+    INT("mql.behaviour", mql.behaviour, -1000000, 1000000, "50"),
+    INT("mql.fit", mql.fit, -1000000, 1000000, "20"),
+    STRLIST("mql.matrix", mql.matrix, check_cell),
+    BOOL("mql.require_contact", mql.require_contact, "true"),
+    UINT("mql.account.members", mql.account.members, 0, 1000, "0"),
+    UINT("mql.account.roles", mql.account.roles, 0, 5, "0"),
+    INT("mql.account.engaged", mql.account.engaged, -1000000, 1000000, "20"),
+
+    BOOL("suppress.bots", suppress.bots, "true"),
+    BOOL("suppress.gpc", suppress.gpc, "true"),
+    BOOL("suppress.freemail", suppress.freemail, "false"),
+    {"suppress.staff_networks", T_CIDRLIST, F(suppress.staff_networks),
+     .off2 = O(suppress.nstaff_networks)},
+    STRLIST("suppress.staff_domains", suppress.staff_domains, check_domain),
+    STRLIST("suppress.competitor_domains", suppress.competitor_domains, check_domain),
+    STRLIST("suppress.customer_domains", suppress.customer_domains, check_domain),
+    STRLIST("suppress.partner_domains", suppress.partner_domains, check_domain),
+
+    STR("identity.freemail_domains", identity.freemail_domains, NULL, NULL, F_OPTIONAL),
+    STR("identity.disposable_domains", identity.disposable_domains, NULL, NULL, F_OPTIONAL),
+
+    UINT("limits.max_visitors", limits.max_visitors, 1000, 100000000, "1000000"),
 
     STR("store.data_dir", store.data_dir, "./data", NULL, 0),
     SIZE("store.segment_size", store.segment_size, MIB, 4 * GIB, "64M"),
@@ -254,6 +288,22 @@ static void put_str(le_config_t *c, size_t off, char *s) {
     *p = s;
 }
 
+void le__free_rules(le_rulelist_t *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        le_ruleconf_t *r = &l->items[i];
+        for (size_t j = 0; j < r->nwhen; j++) {
+            for (size_t k = 0; k < r->when[j].nvalues; k++) free(r->when[j].values[k]);
+            free(r->when[j].values);
+            free(r->when[j].field);
+        }
+        free(r->when);
+        free(r->name);
+    }
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
 static void free_strlist(le_strlist_t *l) {
     for (size_t i = 0; i < l->n; i++) free(l->items[i]);
     free(l->items);
@@ -289,6 +339,9 @@ static void free_value(le_config_t *c, const directive_t *d) {
             *(size_t *)field(c, d->off2) = 0;
             break;
         }
+        case T_RULES:
+            le__free_rules(field(c, d->off));
+            break;
         case T_CIDRLIST:
             free(*(le_cidr_t **)field(c, d->off));
             *(le_cidr_t **)field(c, d->off) = NULL;
@@ -489,6 +542,14 @@ static const char *check_language(char *s, size_t len) {
         if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
               (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
             return "expected a language code such as en, de or pt-BR";
+    return NULL;
+}
+
+/* A cell of the grade x band matrix: A-D then 1-4 ("A1", "b2" is normalised to "B2"). */
+static const char *check_cell(char *s, size_t len) {
+    if (len == 2 && s[0] >= 'a' && s[0] <= 'd') s[0] = (char)(s[0] - 'a' + 'A');
+    if (len != 2 || s[0] < 'A' || s[0] > 'D' || s[1] < '1' || s[1] > '4')
+        return "expected a matrix cell from A1 to D4 (grade A-D, band 1-4)";
     return NULL;
 }
 
@@ -804,6 +865,332 @@ static void set_dblist(ctx_t *x, const directive_t *d, const le__ynode_t *v, con
     *(size_t *)field(x->c, d->off2) = n;
 }
 
+/* ---- integers, grade cut points and scoring rules ------------------------------------------ */
+
+/* A decimal integer with an optional sign, within lo..hi. P_OK, P_MALFORMED or P_RANGE. */
+static int parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+    bool neg = *s == '-';
+    if (*s == '-' || *s == '+') s++;
+    uint64_t u;
+    int rc = parse_uint(s, &u);
+    if (rc != P_OK) return rc;
+    if (u > (uint64_t)INT64_MAX) return P_RANGE;
+    int64_t v = neg ? -(int64_t)u : (int64_t)u;
+    if (v < lo || v > hi) return P_RANGE;
+    *out = v;
+    return P_OK;
+}
+
+/* Report and return false unless v is an integer within lo..hi. */
+static bool take_int(ctx_t *x, const le__ynode_t *v, const char *path, int64_t lo, int64_t hi,
+                     int64_t *out) {
+    if (!is_text(v)) {
+        report(x, v, path, "expected an integer");
+        return false;
+    }
+    int rc = parse_int(v->str, lo, hi, out);
+    if (rc == P_MALFORMED) report(x, v, path, "expected an integer");
+    if (rc == P_RANGE)
+        report(x, v, path, "must be between %lld and %lld", (long long)lo, (long long)hi);
+    return rc == P_OK;
+}
+
+static void set_int(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
+    int64_t n;
+    if (take_int(x, v, path, (int64_t)d->min, (int64_t)d->max, &n))
+        *(int32_t *)field(x->c, d->off) = (int32_t)n;
+}
+
+/* Grade cut points: a list of three integers, highest first ([40, 25, 10]); a default is
+ * written "40,25,10". */
+static void set_cuts(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
+    int64_t cut[3];
+    const char *expect = "expected three integers, highest first, such as [40, 25, 10]";
+    if (v->kind == LE__YSCALAR && !v->null) { /* the table's default */
+        long long a, b, c;
+        if (sscanf(v->str, "%lld,%lld,%lld", &a, &b, &c) != 3) {
+            report(x, v, path, "%s", expect);
+            return;
+        }
+        cut[0] = a, cut[1] = b, cut[2] = c;
+    } else if (v->kind != LE__YSEQ || v->n != 3) {
+        report(x, v, path, "%s", expect);
+        return;
+    } else {
+        char ipath[200];
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+            if (!take_int(x, v->kids[i], ipath, -1000000, 1000000, &cut[i])) return;
+        }
+    }
+    if (!(cut[0] > cut[1] && cut[1] > cut[2])) {
+        report(x, v, path, "%s", expect);
+        return;
+    }
+    int32_t *out = field(x->c, d->off);
+    for (int i = 0; i < 3; i++) out[i] = (int32_t)cut[i];
+}
+
+/* What a `when` key may name. Behaviour rules look at the event; fit rules at who the lead is. */
+typedef enum { V_TEXT, V_NUMBER, V_BOOL, V_NAMES } vkind_t;
+
+typedef struct {
+    const char *name;
+    vkind_t kind;
+    const char *const *names; /* V_NAMES: the values allowed */
+} condfield_t;
+
+static const char *const network_names[] = {"unknown",   "business",   "government",
+                                            "education", "isp",        "cellular",
+                                            "hosting",   "anonymiser", NULL};
+static const char *const device_names[] = {"other", "desktop", "mobile", "tablet", "bot", NULL};
+static const char *const role_names[] = {"unknown", "decider",    "buyer", "influencer",
+                                         "user",    "gatekeeper", NULL};
+static const char *const domain_kind_names[] = {"business", "freemail", "disposable", NULL};
+
+static const condfield_t behaviour_fields[] = {
+    {"event", V_TEXT, NULL},       {"url", V_TEXT, NULL},          {"ref", V_TEXT, NULL},
+    {"title", V_TEXT, NULL},       {"form", V_TEXT, NULL},         {"utm_source", V_TEXT, NULL},
+    {"utm_medium", V_TEXT, NULL},  {"utm_campaign", V_TEXT, NULL}, {"utm_term", V_TEXT, NULL},
+    {"utm_content", V_TEXT, NULL},
+};
+
+static const condfield_t fit_fields[] = {
+    {"country", V_TEXT, NULL},
+    {"region", V_TEXT, NULL},
+    {"city", V_TEXT, NULL},
+    {"continent", V_TEXT, NULL},
+    {"network", V_NAMES, network_names},
+    {"company_known", V_BOOL, NULL},
+    {"company", V_TEXT, NULL},
+    {"domain", V_TEXT, NULL},
+    {"asn", V_NUMBER, NULL},
+    {"language", V_TEXT, NULL},
+    {"device_class", V_NAMES, device_names},
+    {"browser", V_TEXT, NULL},
+    {"os", V_TEXT, NULL},
+    {"connection_type", V_TEXT, NULL},
+    {"role", V_NAMES, role_names},
+    {"email_domain", V_NAMES, domain_kind_names},
+    {"job_title", V_TEXT, NULL},
+    {"company_size", V_NUMBER, NULL},
+    {"industry", V_TEXT, NULL},
+    {"company_match", V_BOOL, NULL},
+};
+
+/* The field a `when` key names; prop.<name> (behaviour) is any custom prop. */
+static const condfield_t *cond_field(bool fit, const char *k, size_t len) {
+    static const condfield_t prop = {"prop.", V_TEXT, NULL};
+    const condfield_t *f = fit ? fit_fields : behaviour_fields;
+    size_t n = fit ? LE_ARRAY_SIZE(fit_fields) : LE_ARRAY_SIZE(behaviour_fields);
+    for (size_t i = 0; i < n; i++)
+        if (strlen(f[i].name) == len && memcmp(f[i].name, k, len) == 0) return &f[i];
+    if (!fit && len > 5 && memcmp(k, "prop.", 5) == 0) return &prop;
+    return NULL;
+}
+
+static bool has_glob(const char *s) {
+    return strpbrk(s, "*?[") != NULL;
+}
+
+/* One `when` entry: a value, a list of values, {regex: ...} or {min: .., max: ..}. */
+static bool set_cond(ctx_t *x, const condfield_t *f, const le__ynode_t *key, const le__ynode_t *v,
+                     const char *path, le_condconf_t *c) {
+    char ipath[400];
+    c->field = le_xstrndup(key->str, key->len);
+    c->line = v->line;
+    c->col = v->col;
+    if (v->kind == LE__YMAP) {
+        bool range = false, regex = false, ok = true;
+        c->min = INT64_MIN;
+        c->max = INT64_MAX;
+        for (size_t k = 0; k + 1 < v->n; k += 2) {
+            const le__ynode_t *mk = v->kids[k], *mv = v->kids[k + 1];
+            char shown[MAX_KEY + 4];
+            show_key(shown, mk->str, mk->kind == LE__YSCALAR ? mk->len : 0);
+            snprintf(ipath, sizeof(ipath), "%s.%s", path, shown);
+            if (f->kind == V_TEXT && mk->kind == LE__YSCALAR && strcmp(mk->str, "regex") == 0) {
+                const le__ynode_t *items = mv;
+                size_t n = mv->kind == LE__YSEQ ? mv->n : 1;
+                c->values = le_xcalloc(n, sizeof(char *));
+                for (size_t i = 0; i < n; i++) {
+                    const le__ynode_t *it = mv->kind == LE__YSEQ ? items->kids[i] : mv;
+                    char *s = take_string(x, it, ipath, NULL, "expected a regular expression");
+                    if (!s) return false;
+                    c->values[c->nvalues++] = s;
+                }
+                regex = true;
+            } else if (f->kind == V_NUMBER && mk->kind == LE__YSCALAR &&
+                       (strcmp(mk->str, "min") == 0 || strcmp(mk->str, "max") == 0)) {
+                int64_t n;
+                if (!take_int(x, mv, ipath, INT64_MIN + 1, INT64_MAX, &n)) return false;
+                *(mk->str[1] == 'i' ? &c->min : &c->max) = n;
+                range = true;
+            } else {
+                report(x, mk, ipath, "unknown key \"%s\" (expected %s)", shown,
+                       f->kind == V_NUMBER ? "min or max" : "regex");
+                ok = false;
+            }
+        }
+        if (!ok) return false;
+        if (!range && !regex) {
+            report(x, v, path, "expected %s", f->kind == V_NUMBER ? "min or max" : "regex");
+            return false;
+        }
+        if (range && c->min > c->max) {
+            report(x, v, path, "min must not exceed max");
+            return false;
+        }
+        c->op = regex ? LE_COND_REGEX : LE_COND_RANGE;
+        return true;
+    }
+    size_t n = v->kind == LE__YSEQ ? v->n : 1;
+    if (n == 0) {
+        report(x, v, path, "expected at least one value");
+        return false;
+    }
+    c->values = le_xcalloc(n, sizeof(char *));
+    bool glob = false;
+    for (size_t i = 0; i < n; i++) {
+        const le__ynode_t *it = v->kind == LE__YSEQ ? v->kids[i] : v;
+        if (v->kind == LE__YSEQ)
+            snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+        else
+            snprintf(ipath, sizeof(ipath), "%s", path);
+        char *s = take_string(x, it, ipath, NULL, "expected a value or a list of values");
+        if (!s) return false;
+        c->values[c->nvalues++] = s;
+        if (f->kind == V_BOOL) {
+            bool b;
+            if (parse_bool(s, &b) != P_OK || n != 1) {
+                report(x, it, ipath, "expected true or false");
+                return false;
+            }
+            strcpy(s, b ? "true" : "false");
+        } else if (f->kind == V_NUMBER) {
+            int64_t num;
+            if (parse_int(s, INT64_MIN + 1, INT64_MAX, &num) != P_OK) {
+                report(x, it, ipath, "expected an integer or {min: .., max: ..}");
+                return false;
+            }
+        } else if (f->kind == V_NAMES) {
+            bool known = false;
+            for (size_t j = 0; f->names[j] && !known; j++) known = strcmp(f->names[j], s) == 0;
+            if (!known) {
+                char list[200];
+                size_t m = 0;
+                for (size_t j = 0; f->names[j]; j++)
+                    m += (size_t)snprintf(list + m, sizeof(list) - m, "%s%s", j ? ", " : "",
+                                          f->names[j]);
+                report(x, it, ipath, "expected one of: %s", list);
+                return false;
+            }
+        } else if (has_glob(s)) {
+            glob = true;
+        }
+    }
+    c->op = glob ? LE_COND_GLOB : LE_COND_EQ;
+    return true;
+}
+
+static void set_rule(ctx_t *x, bool fit, const le__ynode_t *it, const char *ipath,
+                     le_ruleconf_t *r) {
+    char kpath[300];
+    const le__ynode_t *when = NULL, *points = NULL;
+    r->line = it->line;
+    r->col = it->col;
+    for (size_t k = 0; k + 1 < it->n; k += 2) {
+        const le__ynode_t *key = it->kids[k], *val = it->kids[k + 1];
+        char shown[MAX_KEY + 4];
+        show_key(shown, key->str, key->kind == LE__YSCALAR ? key->len : 0);
+        snprintf(kpath, sizeof(kpath), "%s.%s", ipath, shown);
+        const char *kn = key->kind == LE__YSCALAR ? key->str : "";
+        int64_t n;
+        if (strcmp(kn, "name") == 0) {
+            free(r->name);
+            r->name = take_string(x, val, kpath, NULL, "expected a name");
+        } else if (strcmp(kn, "when") == 0) {
+            when = val;
+        } else if (strcmp(kn, "points") == 0) {
+            points = val;
+            if (take_int(x, val, kpath, -100000, 100000, &n)) r->points = (int32_t)n;
+        } else if (!fit && strcmp(kn, "once") == 0) {
+            bool b;
+            if (!is_text(val) || parse_bool(val->str, &b) != P_OK)
+                report(x, val, kpath, "expected true or false");
+            else
+                r->once = b;
+        } else if (!fit && strcmp(kn, "max_per_day") == 0) {
+            if (take_int(x, val, kpath, 1, 100000, &n)) r->max_per_day = (uint32_t)n;
+        } else {
+            report(x, key, kpath, "unknown key \"%s\" (expected name, when, points%s)", shown,
+                   fit ? "" : ", once or max_per_day");
+        }
+    }
+    if (!r->name) report(x, it, ipath, "missing name");
+    if (!points) report(x, it, ipath, "missing points");
+    if (r->once && r->max_per_day) report(x, it, ipath, "once and max_per_day exclude each other");
+    if (!when || when->kind != LE__YMAP || when->n == 0) {
+        report(x, when ? when : it, ipath, "expected when: with at least one condition");
+        return;
+    }
+    r->when = le_xcalloc(when->n / 2, sizeof(*r->when));
+    for (size_t k = 0; k + 1 < when->n; k += 2) {
+        const le__ynode_t *key = when->kids[k], *val = when->kids[k + 1];
+        char shown[MAX_KEY + 4];
+        show_key(shown, key->str, key->kind == LE__YSCALAR ? key->len : 0);
+        snprintf(kpath, sizeof(kpath), "%s.when.%s", ipath, shown);
+        const condfield_t *f =
+            key->kind == LE__YSCALAR ? cond_field(fit, key->str, key->len) : NULL;
+        if (!f) {
+            report(x, key, kpath, "unknown condition \"%s\" (%s)", shown,
+                   fit ? "fit rules look at country, region, city, continent, network, "
+                         "company_known, company, domain, asn, language, device_class, browser, "
+                         "os, connection_type, role, email_domain, job_title, company_size, "
+                         "industry, company_match"
+                       : "behaviour rules look at event, url, ref, title, form, utm_source, "
+                         "utm_medium, utm_campaign, utm_term, utm_content, prop.<name>");
+            continue;
+        }
+        bool dup = false;
+        for (size_t j = 0; j < r->nwhen; j++) dup = dup || strcmp(r->when[j].field, key->str) == 0;
+        if (dup) {
+            report(x, key, kpath, "duplicate condition \"%s\"", shown);
+            continue;
+        }
+        le_condconf_t *c = &r->when[r->nwhen++];
+        if (!set_cond(x, f, key, val, kpath, c)) continue;
+    }
+}
+
+static void set_rules(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
+    char ipath[200];
+    le_rulelist_t *l = field(x->c, d->off);
+    le__free_rules(l);
+    if (v->kind == LE__YSCALAR && v->null) return;
+    if (v->kind != LE__YSEQ) {
+        report(x, v, path, "expected a list of rules");
+        return;
+    }
+    if (v->n > 1000) {
+        report(x, v, path, "at most 1000 rules");
+        return;
+    }
+    l->items = le_xcalloc(v->n ? v->n : 1, sizeof(*l->items));
+    for (size_t i = 0; i < v->n; i++) {
+        snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+        le_ruleconf_t *r = &l->items[l->n++]; /* kept even when broken, for free */
+        if (v->kids[i]->kind != LE__YMAP) {
+            report(x, v->kids[i], ipath, "expected a rule: a map with name, when and points");
+            continue;
+        }
+        set_rule(x, (d->flags & F_FIT) != 0, v->kids[i], ipath, r);
+        for (size_t j = 0; j + 1 < l->n && r->name; j++)
+            if (l->items[j].name && strcmp(l->items[j].name, r->name) == 0)
+                report(x, v->kids[i], ipath, "duplicate rule name \"%s\"", r->name);
+    }
+}
+
 static void set_listen(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
     char host[LE_LISTEN_HOST_MAX];
     uint16_t port;
@@ -858,6 +1245,15 @@ static void set_value(ctx_t *x, const directive_t *d, const le__ynode_t *v, cons
             break;
         case T_DBLIST:
             set_dblist(x, d, v, path);
+            break;
+        case T_INT:
+            set_int(x, d, v, path);
+            break;
+        case T_CUTS:
+            set_cuts(x, d, v, path);
+            break;
+        case T_RULES:
+            set_rules(x, d, v, path);
             break;
     }
 }

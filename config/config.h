@@ -74,6 +74,42 @@ typedef struct {
     size_t nfields;
 } le_dbconf_t;
 
+/* One condition of a scoring rule's `when`: field is the key as written ("url", "country",
+ * "prop.plan"), validated against the fields of its section. The rule matches when every
+ * condition does; a condition matches when the value matches any of values. */
+typedef enum {
+    LE_COND_EQ = 0, /* values are exact strings (case-insensitive where the field says so) */
+    LE_COND_GLOB,   /* values are globs: '*' any run, '?' one byte, [...] a set */
+    LE_COND_REGEX,  /* values are PCRE2 patterns ({regex: "..."}) */
+    LE_COND_RANGE,  /* numeric: min..max ({min: 10, max: 200}; either may be absent) */
+} le_condop_t;
+
+typedef struct {
+    char *field;
+    le_condop_t op;
+    char **values;
+    size_t nvalues;
+    int64_t min, max;   /* LE_COND_RANGE */
+    uint32_t line, col; /* where it was written, for errors found later (a regex that does
+                           not compile) */
+} le_condconf_t;
+
+/* One scoring rule (scoring.behaviour.rules[i] or scoring.fit.rules[i]). */
+typedef struct {
+    char *name;
+    le_condconf_t *when;
+    size_t nwhen;
+    int32_t points;
+    bool once;            /* behaviour: at most once per lead, ever */
+    uint32_t max_per_day; /* behaviour: at most this many times per lead and UTC day; 0 = no cap */
+    uint32_t line, col;
+} le_ruleconf_t;
+
+typedef struct {
+    le_ruleconf_t *items;
+    size_t n;
+} le_rulelist_t;
+
 typedef struct le_config_s {
     atomic_int refs;
     char *path; /* the file it was loaded from ("<string>" for inline YAML) */
@@ -149,6 +185,48 @@ typedef struct le_config_s {
             bool networks;        /* hosting and anonymiser networks count as bots */
         } bot;
     } enrich;
+
+    struct {
+        struct {
+            uint64_t half_life_ms; /* behavioural points halve in this time */
+            le_rulelist_t rules;
+        } behaviour;
+        struct {
+            le_rulelist_t rules;
+        } fit;
+        struct {
+            int32_t fit[3];       /* grade A at >= fit[0], B >= fit[1], C >= fit[2], else D */
+            int32_t behaviour[3]; /* band 1 at >= behaviour[0], 2, 3, else 4 */
+        } grades;
+    } scoring;
+
+    struct {
+        int32_t behaviour; /* thresholds: both reached makes an MQL (when matrix is empty) */
+        int32_t fit;
+        le_strlist_t matrix; /* cells such as "A1": the lead's grade and band in the set */
+        bool require_contact;
+        struct {
+            uint32_t members; /* MQA: at least this many engaged members (0 = off) */
+            uint32_t roles;   /* covering at least this many buying-centre roles */
+            int32_t engaged;  /* behaviour score that makes a member engaged */
+        } account;
+    } mql;
+
+    struct {
+        bool bots, gpc, freemail;
+        le_cidr_t *staff_networks;
+        size_t nstaff_networks;
+        le_strlist_t staff_domains, competitor_domains, customer_domains, partner_domains;
+    } suppress;
+
+    struct {
+        char *freemail_domains;   /* list file; NULL = the built-in list */
+        char *disposable_domains; /* list file; NULL = the built-in list */
+    } identity;
+
+    struct {
+        uint32_t max_visitors; /* visitors kept in memory; cold anonymous ones go first */
+    } limits;
 
     struct {
         char *data_dir;

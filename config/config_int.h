@@ -53,4 +53,7 @@ int le__yaml_parse(le_arena_t *a, const char *yaml, size_t len, le__ynode_t **ro
 const char *le__cidr_parse(const char *s, le_cidr_t *out, bool *host_bits);
 const char *le__listen_parse(const char *s, char *host, uint16_t *port);
 
+/* Release every rule of l and empty it. */
+void le__free_rules(le_rulelist_t *l);
+
 #endif

@@ -287,7 +287,7 @@ static void test_shipped_config(void **state) {
         assert_true(found);
     }
     assert_int_equal(n, nkeys);
-    assert_int_equal(nkeys, 50);
+    assert_int_equal(nkeys, 73);
     le_config_unref(c);
     le_config_unref(d);
 }
@@ -607,7 +607,7 @@ static void test_bad_enum(void **state) {
         "bad_enum.yaml", LE_EINVAL,
         "bad_enum.yaml:3:16: tracking.cookie.same_site: expected one of: lax, strict, none\n"
         "bad_enum.yaml:5:12: privacy.consent: expected one of: required, not_required\n"
-        "bad_enum.yaml:7:10: store.fsync: expected one of: interval, always, never\n"
+        "bad_enum.yaml:7:10: store.fsync: expected one of: interval, always, off\n"
         "bad_enum.yaml:9:10: log.level: expected one of: debug, info, warn, error\n");
 }
 

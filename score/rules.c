@@ -1,0 +1,458 @@
+/*
+ * rules.c: compiling and matching scoring rules (rules.h).
+ *
+ * The config (config.c) has already checked every key, field name and value shape; here each
+ * condition becomes a field id plus values in the form matching wants: names become enum
+ * indices, numbers integers, company names company keys, patterns compiled PCRE2 code.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "rules.h"
+
+#include <fnmatch.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "company.h"
+
+typedef enum {
+    /* behaviour: the event */
+    F_EVENT,
+    F_URL,
+    F_REF,
+    F_TITLE,
+    F_FORM,
+    F_UTM_SOURCE,
+    F_UTM_MEDIUM,
+    F_UTM_CAMPAIGN,
+    F_UTM_TERM,
+    F_UTM_CONTENT,
+    F_PROP,
+    /* fit: the enrichment */
+    F_COUNTRY,
+    F_REGION,
+    F_CITY,
+    F_CONTINENT,
+    F_NETWORK,
+    F_COMPANY_KNOWN,
+    F_COMPANY,
+    F_DOMAIN,
+    F_ASN,
+    F_LANGUAGE,
+    F_DEVICE_CLASS,
+    F_BROWSER,
+    F_OS,
+    F_CONNECTION_TYPE,
+    /* fit: the contact */
+    F_ROLE,
+    F_EMAIL_DOMAIN,
+    F_JOB_TITLE,
+    F_COMPANY_SIZE,
+    F_INDUSTRY,
+    F_COMPANY_MATCH,
+} fid_t;
+
+static const struct {
+    const char *name;
+    fid_t id;
+} fields[] = {
+    {"event", F_EVENT},
+    {"url", F_URL},
+    {"ref", F_REF},
+    {"title", F_TITLE},
+    {"form", F_FORM},
+    {"utm_source", F_UTM_SOURCE},
+    {"utm_medium", F_UTM_MEDIUM},
+    {"utm_campaign", F_UTM_CAMPAIGN},
+    {"utm_term", F_UTM_TERM},
+    {"utm_content", F_UTM_CONTENT},
+    {"country", F_COUNTRY},
+    {"region", F_REGION},
+    {"city", F_CITY},
+    {"continent", F_CONTINENT},
+    {"network", F_NETWORK},
+    {"company_known", F_COMPANY_KNOWN},
+    {"company", F_COMPANY},
+    {"domain", F_DOMAIN},
+    {"asn", F_ASN},
+    {"language", F_LANGUAGE},
+    {"device_class", F_DEVICE_CLASS},
+    {"browser", F_BROWSER},
+    {"os", F_OS},
+    {"connection_type", F_CONNECTION_TYPE},
+    {"role", F_ROLE},
+    {"email_domain", F_EMAIL_DOMAIN},
+    {"job_title", F_JOB_TITLE},
+    {"company_size", F_COMPANY_SIZE},
+    {"industry", F_INDUSTRY},
+    {"company_match", F_COMPANY_MATCH},
+};
+
+/* Names whose position is the value the facts carry (config.c allows exactly these). */
+static const char *const role_names[] = {"unknown", "decider",    "buyer", "influencer",
+                                         "user",    "gatekeeper", NULL};
+static const char *const domain_kinds[] = {"business", "freemail", "disposable", NULL};
+
+typedef struct {
+    fid_t f;
+    le_condop_t op;
+    const char *prop; /* F_PROP: the prop's name */
+    size_t n;
+    char **values; /* LE_COND_EQ / LE_COND_GLOB strings (company: keys) */
+    int64_t *nums; /* numbers, enum indices, 0/1 for booleans */
+    int64_t min, max;
+    pcre2_code **re;
+    pcre2_match_data *md;
+} cond_t;
+
+typedef struct {
+    const le_ruleconf_t *conf;
+    cond_t *c;
+    size_t n;
+} rule_t;
+
+struct le_rules_s {
+    le_config_t *cfg; /* the rules' settings live in it */
+    rule_t *rules[2];
+    size_t n[2];
+};
+
+static bool numeric(fid_t f) {
+    return f == F_NETWORK || f == F_COMPANY_KNOWN || f == F_ASN || f == F_DEVICE_CLASS ||
+           f == F_ROLE || f == F_EMAIL_DOMAIN || f == F_COMPANY_SIZE || f == F_COMPANY_MATCH;
+}
+
+static int name_index(const char *const *names, const char *s) {
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0) return i;
+    return -1;
+}
+
+static int64_t value_number(fid_t f, const char *s) {
+    switch (f) {
+        case F_NETWORK:
+            for (int i = 0; i < 8; i++)
+                if (strcmp(le_network_name((le_network_t)i), s) == 0) return i;
+            return -1;
+        case F_DEVICE_CLASS:
+            for (unsigned i = 0; i < 8; i++)
+                if (strcmp(le_device_class_name(i), s) == 0) return i;
+            return -1;
+        case F_ROLE:
+            return name_index(role_names, s);
+        case F_EMAIL_DOMAIN:
+            return name_index(domain_kinds, s);
+        case F_COMPANY_KNOWN:
+        case F_COMPANY_MATCH:
+            return strcmp(s, "true") == 0;
+        default:
+            return strtoll(s, NULL, 10);
+    }
+}
+
+static void free_cond(cond_t *c) {
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->values) free(c->values[i]);
+        if (c->re) pcre2_code_free(c->re[i]);
+    }
+    free(c->values);
+    free(c->nums);
+    free(c->re);
+    pcre2_match_data_free(c->md);
+}
+
+static int build_cond(const le_config_t *cfg, const char *path, const le_condconf_t *cc, cond_t *c,
+                      le_buf_t *err) {
+    c->op = cc->op;
+    c->n = cc->nvalues;
+    c->min = cc->min;
+    c->max = cc->max;
+    if (strncmp(cc->field, "prop.", 5) == 0) {
+        c->f = F_PROP;
+        c->prop = cc->field + 5;
+    } else {
+        size_t i = 0;
+        while (i < LE_ARRAY_SIZE(fields) && strcmp(fields[i].name, cc->field) != 0) i++;
+        if (i == LE_ARRAY_SIZE(fields)) {
+            le_buf_printf(err, "%s:%u:%u: %s.when.%s: unknown condition\n", cfg->path, cc->line,
+                          cc->col, path, cc->field);
+            return LE_EINVAL;
+        }
+        c->f = fields[i].id;
+    }
+    if (cc->op == LE_COND_RANGE) return 0;
+    if (cc->op == LE_COND_REGEX) {
+        c->re = le_xcalloc(c->n, sizeof(*c->re));
+        for (size_t i = 0; i < c->n; i++) {
+            int ecode;
+            PCRE2_SIZE eoff;
+            c->re[i] = pcre2_compile((PCRE2_SPTR)cc->values[i], PCRE2_ZERO_TERMINATED,
+                                     PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ecode,
+                                     &eoff, NULL);
+            if (!c->re[i]) {
+                PCRE2_UCHAR msg[160];
+                pcre2_get_error_message(ecode, msg, sizeof(msg));
+                le_buf_printf(err, "%s:%u:%u: %s.when.%s: bad regex at offset %zu: %s\n", cfg->path,
+                              cc->line, cc->col, path, cc->field, (size_t)eoff, (const char *)msg);
+                return LE_EINVAL;
+            }
+            (void)pcre2_jit_compile(c->re[i], PCRE2_JIT_COMPLETE); /* falls back to the
+                                                                        interpreter */
+        }
+        c->md = pcre2_match_data_create(1, NULL);
+        return 0;
+    }
+    if (numeric(c->f)) {
+        c->nums = le_xcalloc(c->n, sizeof(*c->nums));
+        for (size_t i = 0; i < c->n; i++) c->nums[i] = value_number(c->f, cc->values[i]);
+        return 0;
+    }
+    c->values = le_xcalloc(c->n, sizeof(*c->values));
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->f == F_COMPANY && c->op == LE_COND_EQ) {
+            char key[256];
+            size_t k = le_company_key(cc->values[i], strlen(cc->values[i]), key, sizeof(key));
+            c->values[i] = le_xstrndup(key, k < sizeof(key) ? k : sizeof(key) - 1);
+        } else {
+            c->values[i] = le_xstrdup(cc->values[i]);
+        }
+    }
+    return 0;
+}
+
+void le_rules_free(le_rules_t *r) {
+    if (!r) return;
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < r->n[k]; i++) {
+            for (size_t j = 0; j < r->rules[k][i].n; j++) free_cond(&r->rules[k][i].c[j]);
+            free(r->rules[k][i].c);
+        }
+        free(r->rules[k]);
+    }
+    le_config_unref(r->cfg);
+    free(r);
+}
+
+int le_rules_build(const le_config_t *cfg, le_rules_t **out, le_buf_t *err) {
+    le_rules_t *r = le_xcalloc(1, sizeof(*r));
+    r->cfg = le_config_ref((le_config_t *)cfg);
+    const le_rulelist_t *lists[2] = {&cfg->scoring.behaviour.rules, &cfg->scoring.fit.rules};
+    static const char *const paths[2] = {"scoring.behaviour.rules", "scoring.fit.rules"};
+    int rc = 0;
+    for (int k = 0; k < 2; k++) {
+        r->rules[k] = le_xcalloc(lists[k]->n ? lists[k]->n : 1, sizeof(rule_t));
+        for (size_t i = 0; i < lists[k]->n; i++) {
+            const le_ruleconf_t *rc_ = &lists[k]->items[i];
+            rule_t *rule = &r->rules[k][r->n[k]++];
+            char path[64];
+            snprintf(path, sizeof(path), "%s[%zu]", paths[k], i);
+            rule->conf = rc_;
+            rule->c = le_xcalloc(rc_->nwhen ? rc_->nwhen : 1, sizeof(cond_t));
+            for (size_t j = 0; j < rc_->nwhen; j++) {
+                rule->n++;
+                if (build_cond(cfg, path, &rc_->when[j], &rule->c[j], err) != 0) rc = LE_EINVAL;
+            }
+        }
+    }
+    if (rc != 0) {
+        le_rules_free(r);
+        r = NULL;
+    }
+    *out = r;
+    return rc;
+}
+
+size_t le_rules_count(const le_rules_t *r, le_rules_kind_t kind) {
+    return r ? r->n[kind] : 0;
+}
+
+const le_ruleconf_t *le_rules_get(const le_rules_t *r, le_rules_kind_t kind, size_t i) {
+    return r->rules[kind][i].conf;
+}
+
+/* ---- matching ---------------------------------------------------------------------------- */
+
+static int hexval(char ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* The value of query parameter name in url ("utm_source"), percent-decoded into buf. */
+static le_str_t query_param(le_str_t url, const char *name, char *buf, size_t cap) {
+    const char *q = url.len ? memchr(url.ptr, '?', url.len) : NULL;
+    if (!q) return LE_STR_NULL;
+    const char *end = url.ptr + url.len, *hash = memchr(q, '#', (size_t)(end - q));
+    if (hash) end = hash;
+    size_t nlen = strlen(name);
+    for (const char *p = q + 1; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        if ((size_t)(stop - p) > nlen && memcmp(p, name, nlen) == 0 && p[nlen] == '=') {
+            size_t n = 0;
+            for (const char *s = p + nlen + 1; s < stop && n + 1 < cap; s++) {
+                int hi, lo;
+                if (*s == '%' && stop - s >= 3 && (hi = hexval(s[1])) >= 0 &&
+                    (lo = hexval(s[2])) >= 0) {
+                    buf[n++] = (char)(hi << 4 | lo);
+                    s += 2;
+                } else {
+                    buf[n++] = *s == '+' ? ' ' : *s;
+                }
+            }
+            buf[n] = '\0';
+            return (le_str_t){buf, n};
+        }
+        p = stop + 1;
+    }
+    return LE_STR_NULL;
+}
+
+static bool eq_nocase(le_str_t v, const char *s) {
+    size_t n = strlen(s);
+    return v.len == n && strncasecmp(v.ptr, s, n) == 0;
+}
+
+/* A value the condition's strings or patterns are tried on. An absent value never matches. */
+static bool match_str(cond_t *c, le_str_t v) {
+    if (!v.ptr || !v.len) return false;
+    if (c->op == LE_COND_REGEX) {
+        for (size_t i = 0; i < c->n; i++)
+            if (pcre2_match(c->re[i], (PCRE2_SPTR)v.ptr, v.len, 0, 0, c->md, NULL) >= 0)
+                return true;
+        return false;
+    }
+    if (c->op == LE_COND_GLOB) {
+        char small[1024], *s = v.len < sizeof(small) ? small : le_xmalloc(v.len + 1);
+        memcpy(s, v.ptr, v.len);
+        s[v.len] = '\0';
+        bool hit = false;
+        for (size_t i = 0; i < c->n && !hit; i++) {
+            /* a NUL inside v ends the subject early: such values only come from binary
+             * junk, and matching less of them is harmless */
+            hit = fnmatch(c->values[i], s, FNM_CASEFOLD) == 0;
+        }
+        if (s != small) free(s);
+        return hit;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        if (eq_nocase(v, c->values[i])) return true;
+    return false;
+}
+
+static bool match_num(const cond_t *c, int64_t v) {
+    if (c->op == LE_COND_RANGE) return v >= c->min && v <= c->max;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->nums[i] == v) return true;
+    return false;
+}
+
+/* "de" matches "de-DE" and "de"; "de-AT" only "de-AT". */
+static bool match_language(cond_t *c, le_str_t v) {
+    if (match_str(c, v)) return true;
+    if (c->op != LE_COND_EQ || !v.len) return false;
+    const char *dash = memchr(v.ptr, '-', v.len);
+    return dash && match_str(c, (le_str_t){v.ptr, (size_t)(dash - v.ptr)});
+}
+
+static bool match_event(cond_t *c, const le_event_t *ev) {
+    char buf[512];
+    switch (c->f) {
+        case F_EVENT:
+            return match_str(c, ev->name);
+        case F_URL:
+            return match_str(c, ev->url);
+        case F_REF:
+            return match_str(c, ev->ref);
+        case F_TITLE:
+            return match_str(c, ev->title);
+        case F_FORM:
+            return match_str(c, ev->form_id);
+        case F_UTM_SOURCE:
+            return match_str(c, query_param(ev->url, "utm_source", buf, sizeof(buf)));
+        case F_UTM_MEDIUM:
+            return match_str(c, query_param(ev->url, "utm_medium", buf, sizeof(buf)));
+        case F_UTM_CAMPAIGN:
+            return match_str(c, query_param(ev->url, "utm_campaign", buf, sizeof(buf)));
+        case F_UTM_TERM:
+            return match_str(c, query_param(ev->url, "utm_term", buf, sizeof(buf)));
+        case F_UTM_CONTENT:
+            return match_str(c, query_param(ev->url, "utm_content", buf, sizeof(buf)));
+        case F_PROP:
+            for (uint32_t i = 0; i < ev->nprops; i++)
+                if (eq_nocase(ev->props[i].key, c->prop)) return match_str(c, ev->props[i].val);
+            return false;
+        default:
+            return false;
+    }
+}
+
+bool le_rules_behaviour_match(le_rules_t *r, size_t i, const le_event_t *ev) {
+    rule_t *rule = &r->rules[LE_RULES_BEHAVIOUR][i];
+    for (size_t j = 0; j < rule->n; j++)
+        if (!match_event(&rule->c[j], ev)) return false;
+    return true;
+}
+
+static bool match_fit(cond_t *c, const le_fit_facts_t *f) {
+    const le_enrichment_t *x = f->x;
+    switch (c->f) {
+        case F_ROLE:
+            return f->role > 0 && match_num(c, f->role);
+        case F_EMAIL_DOMAIN:
+            return f->email_kind >= 0 && match_num(c, f->email_kind);
+        case F_JOB_TITLE:
+            return match_str(c, f->job_title);
+        case F_INDUSTRY:
+            return match_str(c, f->industry);
+        case F_COMPANY_SIZE:
+            return f->company_size >= 0 && match_num(c, f->company_size);
+        case F_COMPANY_MATCH:
+            return f->company_match >= 0 && match_num(c, f->company_match);
+        default:
+            break;
+    }
+    if (!x) return false;
+    switch (c->f) {
+        case F_COUNTRY:
+            return match_str(c, x->country_code) || match_str(c, x->country);
+        case F_REGION:
+            return match_str(c, x->region_code) || match_str(c, x->region);
+        case F_CITY:
+            return match_str(c, x->city);
+        case F_CONTINENT:
+            return match_str(c, x->continent);
+        case F_NETWORK:
+            return match_num(c, x->network);
+        case F_COMPANY_KNOWN:
+            return match_num(c, x->company.len != 0);
+        case F_COMPANY:
+            return c->op == LE_COND_EQ ? match_str(c, x->company_key) : match_str(c, x->company);
+        case F_DOMAIN:
+            return match_str(c, x->domain);
+        case F_ASN:
+            return x->asn != 0 && match_num(c, x->asn);
+        case F_LANGUAGE:
+            return match_language(c, x->language);
+        case F_DEVICE_CLASS:
+            return match_num(c, x->device_class);
+        case F_BROWSER:
+            return match_str(c, x->browser);
+        case F_OS:
+            return match_str(c, x->os);
+        case F_CONNECTION_TYPE:
+            return match_str(c, x->connection_type);
+        default:
+            return false;
+    }
+}
+
+bool le_rules_fit_match(le_rules_t *r, size_t i, const le_fit_facts_t *f) {
+    rule_t *rule = &r->rules[LE_RULES_FIT][i];
+    for (size_t j = 0; j < rule->n; j++)
+        if (!match_fit(&rule->c[j], f)) return false;
+    return true;
+}
