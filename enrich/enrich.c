@@ -335,6 +335,7 @@ static void from_lookup(const le_enrich_t *e, const le_ip_t *ip, le_arena_t *a,
         x->domain = ii.company_domain;
         char key[LE_COMPANY_KEY_CACHED];
         size_t keylen = le_company_key(ii.company.ptr, ii.company.len, key, sizeof(key));
+        if (keylen >= sizeof(key)) keylen = strlen(key); /* cut at a character boundary */
         if (keylen) x->company_key = (le_str_t){le_arena_strndup(a, key, keylen), keylen};
     }
 }

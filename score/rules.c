@@ -212,9 +212,10 @@ static int build_cond(const le_config_t *cfg, const char *path, const le_condcon
     c->values = le_xcalloc(c->n, sizeof(*c->values));
     for (size_t i = 0; i < c->n; i++) {
         if (c->f == F_COMPANY && c->op == LE_COND_EQ) {
-            char key[256];
-            size_t k = le_company_key(cc->values[i], strlen(cc->values[i]), key, sizeof(key));
-            c->values[i] = le_xstrndup(key, k < sizeof(key) ? k : sizeof(key) - 1);
+            /* cut where the enrichment cuts its keys (enrich.c), so long names still meet */
+            char key[128];
+            le_company_key(cc->values[i], strlen(cc->values[i]), key, sizeof(key));
+            c->values[i] = le_xstrdup(key);
         } else {
             c->values[i] = le_xstrdup(cc->values[i]);
         }

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "evlog.h"
 #include "log.h"
+#include "rules.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG "config/leadedge.yaml"
@@ -62,9 +63,25 @@ typedef struct {
     bool stopping;
 } server_t;
 
+/* Load and validate path, scoring rules included (a regex that does not compile is an error
+ * of the file like any other); errors are appended to errs. */
+static int load_checked(const char *path, le_config_t **cfg, le_buf_t *errs) {
+    int rc = le_config_load(path, cfg, errs);
+    if (rc != 0) return rc;
+    le_rules_t *rules = NULL;
+    rc = le_rules_build(*cfg, &rules, errs);
+    le_rules_free(rules);
+    if (rc != 0) {
+        le_config_unref(*cfg);
+        *cfg = NULL;
+    }
+    return rc;
+}
+
+/* The same, with the errors on stderr. */
 static int load(const char *path, le_config_t **cfg) {
     le_buf_t errs = LE_BUF_INIT;
-    int rc = le_config_load(path, cfg, &errs);
+    int rc = load_checked(path, cfg, &errs);
     if (rc != 0) fputs(le_buf_cstr(&errs), stderr);
     le_buf_free(&errs);
     return rc;
@@ -138,7 +155,7 @@ static void reload(server_t *s) {
     le_config_t *cfg;
     le_log(LE_LOG_INFO, "SIGHUP: reloading %s", s->path);
     le_buf_t errs = LE_BUF_INIT;
-    if (le_config_load(s->path, &cfg, &errs) != 0) {
+    if (load_checked(s->path, &cfg, &errs) != 0) {
         /* One log line per error, then the verdict. */
         char *line = le_buf_cstr(&errs), *save = NULL;
         for (char *t = strtok_r(line, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
