@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -89,11 +90,13 @@ struct le_evlog_s {
     pthread_cond_t done; /* flushers wait here for a finished batch */
     le_buf_t pending;
     uint64_t pending_events;
-    uint64_t seq;    /* frames accepted since open */
-    uint64_t synced; /* frames written (and fsynced per mode) */
+    uint64_t seq;        /* frames accepted since open */
+    uint64_t synced;     /* frames written (and fsynced per mode) */
+    le_logpos_t durable; /* the end of what is written (and fsynced per mode) */
     uint32_t flushers;
-    bool idle;   /* the writer sleeps until data arrives: signal it */
-    bool urgent; /* the writer has been asked to write now */
+    uint32_t waiters; /* threads in le_evlog_wait */
+    bool idle;        /* the writer sleeps until data arrives: signal it */
+    bool urgent;      /* the writer has been asked to write now */
     bool stop;
     bool paused; /* test hook */
 
@@ -462,9 +465,10 @@ static void *writer_main(void *arg) {
         l->spare.len = 0;
         if (rc == 0) {
             l->synced = upto;
+            l->durable = (le_logpos_t){l->segno, l->seg_bytes};
             atomic_fetch_add_explicit(&l->written, events, memory_order_relaxed);
         }
-        if (l->flushers) pthread_cond_broadcast(&l->done);
+        if (l->flushers || l->waiters) pthread_cond_broadcast(&l->done);
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;
@@ -594,6 +598,7 @@ int le_evlog_open(le_evlog_t **out, const le_evlog_opts_t *opts, char **msgp) {
      * (and copies megabytes) while holding the lock. Untouched pages cost no
      * memory. Only a single frame larger than the limit can still grow one.
      */
+    l->durable = (le_logpos_t){l->segno, l->seg_bytes};
     size_t cap = (size_t)LE_MIN(l->buffer_limit + (64u << 10), (uint64_t)RESERVE_MAX);
     l->pending = (le_buf_t){le_xmalloc(cap), 0, cap};
     l->spare = (le_buf_t){le_xmalloc(cap), 0, cap};
@@ -602,8 +607,8 @@ int le_evlog_open(le_evlog_t **out, const le_evlog_opts_t *opts, char **msgp) {
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&l->wake, &ca);
+    pthread_cond_init(&l->done, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_cond_init(&l->done, NULL);
     pthread_mutex_init(&l->mu, NULL);
 
     /* The writer takes no signals: they belong to the event loops. */
@@ -740,6 +745,14 @@ void le_evlog_close(le_evlog_t *l) {
     pthread_cond_signal(&l->wake);
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->thread, NULL);
+    pthread_mutex_lock(&l->mu); /* waiters leave before the condition goes */
+    while (l->waiters) {
+        pthread_cond_broadcast(&l->done);
+        pthread_mutex_unlock(&l->mu);
+        sched_yield();
+        pthread_mutex_lock(&l->mu);
+    }
+    pthread_mutex_unlock(&l->mu);
 
     if (l->mode == LE_FSYNC_NEVER && !atomic_load(&l->failed) && l->fd >= 0) {
         if (fsync(l->fd) != 0)
@@ -758,6 +771,27 @@ void le_evlog_close(le_evlog_t *l) {
     le_buf_free(&l->spare);
     free(l->dir);
     free(l);
+}
+
+le_logpos_t le_evlog_durable(le_evlog_t *l) {
+    pthread_mutex_lock(&l->mu);
+    le_logpos_t p = l->durable;
+    pthread_mutex_unlock(&l->mu);
+    return p;
+}
+
+le_logpos_t le_evlog_wait(le_evlog_t *l, le_logpos_t after, uint32_t timeout_ms) {
+    struct timespec deadline;
+    deadline_in(&deadline, timeout_ms);
+    pthread_mutex_lock(&l->mu);
+    l->waiters++;
+    while (le_logpos_cmp(l->durable, after) <= 0 && !l->stop && !atomic_load(&l->failed)) {
+        if (pthread_cond_timedwait(&l->done, &l->mu, &deadline) == ETIMEDOUT) break;
+    }
+    l->waiters--;
+    le_logpos_t p = l->durable;
+    pthread_mutex_unlock(&l->mu);
+    return p;
 }
 
 bool le_evlog_healthy(le_evlog_t *l) {
@@ -953,5 +987,189 @@ out:
     le_buf_free(&r.b);
     free(segs);
     close(dirfd);
+    return rc;
+}
+
+/* ---- positioned reading ------------------------------------------------ */
+
+struct le_logreader_s {
+    char *dir;
+    int dirfd;
+    uint32_t seg; /* the segment r reads (0 before the first) */
+    rd_t r;
+};
+
+static void reader_close_seg(le_logreader_t *lr) {
+    if (lr->r.fd >= 0) close(lr->r.fd);
+    lr->r.fd = -1;
+    lr->r.pos = lr->r.b.len = 0;
+}
+
+static int reader_open_seg(le_logreader_t *lr, uint32_t seg, uint64_t off, char **msg) {
+    char name[SEG_NAME_MAX];
+    reader_close_seg(lr);
+    seg_name(name, seg);
+    lr->r.fd = openat(lr->dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (lr->r.fd < 0) {
+        int rc = -errno;
+        *msg = msgf("%s/%s: %s", lr->dir, name, strerror(-rc));
+        return rc;
+    }
+    lr->seg = seg;
+    lr->r.off = off;
+    return 0;
+}
+
+int le_logreader_open(const char *dir, le_logpos_t from, le_logreader_t **out, char **msg) {
+    *out = NULL;
+    *msg = NULL;
+    le_logreader_t *lr = le_xcalloc(1, sizeof(*lr));
+    lr->dir = le_xstrdup(dir);
+    lr->r.fd = -1;
+    lr->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0;
+    if (lr->dirfd < 0) {
+        rc = -errno;
+        *msg = msgf("%s: %s", dir, strerror(-rc));
+    } else if (from.seg) {
+        if ((rc = reader_open_seg(lr, from.seg, from.off, msg)) == 0) {
+            struct stat sb;
+            if (fstat(lr->r.fd, &sb) != 0) {
+                rc = -errno;
+                *msg = msgf("%s: %s", dir, strerror(-rc));
+            } else if ((uint64_t)sb.st_size < from.off) {
+                rc = LE_ECORRUPT;
+                *msg = msgf("%s: segment %u is shorter (%llu bytes) than the position %llu the "
+                            "snapshot needs",
+                            dir, from.seg, (unsigned long long)sb.st_size,
+                            (unsigned long long)from.off);
+            }
+        }
+    }
+    if (rc) {
+        le_logreader_close(lr);
+        return rc;
+    }
+    *out = lr;
+    return 0;
+}
+
+le_logpos_t le_logreader_pos(const le_logreader_t *lr) {
+    return (le_logpos_t){lr->seg, lr->r.fd >= 0 ? lr->r.off : 0};
+}
+
+int le_logreader_next(le_logreader_t *lr, le_logpos_t end, const void **payload, size_t *len,
+                      char **msg) {
+    *msg = NULL;
+    bool everything = end.seg == UINT32_MAX;
+    for (;;) {
+        if (lr->r.fd < 0) {
+            uint32_t next = next_segment(lr->dirfd, lr->seg);
+            if (!next || next > end.seg) return 0;
+            int rc = reader_open_seg(lr, next, 0, msg);
+            if (rc) return rc;
+        }
+        if (lr->seg > end.seg || (lr->seg == end.seg && lr->r.off >= end.off)) return 0;
+        const uint8_t *p;
+        uint32_t n;
+        le_frame_status_t st = LE_FRAME_OK;
+        int rc = rd_next(&lr->r, &p, &n, &st);
+        if (rc == RD_END || rc == LE_ECORRUPT) {
+            /* what was read ahead may be older than the file: look again */
+            rd_drop(&lr->r);
+            rc = rd_next(&lr->r, &p, &n, &st);
+        }
+        if (rc == RD_FRAME) {
+            *payload = p;
+            *len = n;
+            return 1;
+        }
+        char name[SEG_NAME_MAX];
+        seg_name(name, lr->seg);
+        if (rc < 0 && rc != LE_ECORRUPT) {
+            *msg = msgf("%s/%s: %s", lr->dir, name, strerror(-rc));
+            return rc;
+        }
+        uint32_t next = next_segment(lr->dirfd, lr->seg);
+        if (rc == RD_END) {
+            if (!next || next > end.seg) return 0;
+            if ((rc = reader_open_seg(lr, next, 0, msg))) return rc;
+            continue;
+        }
+        /* A damaged frame. In the newest segment, read to the end, it may be a torn tail. */
+        struct stat sb;
+        if (!next && everything && fstat(lr->r.fd, &sb) == 0) {
+            int torn = is_torn_tail(&lr->r, st, (uint64_t)sb.st_size);
+            if (torn == 1) return 0;
+        }
+        *msg = msgf("%s/%s: corrupt record at offset %llu", lr->dir, name,
+                    (unsigned long long)lr->r.off);
+        return LE_ECORRUPT;
+    }
+}
+
+void le_logreader_close(le_logreader_t *lr) {
+    if (!lr) return;
+    reader_close_seg(lr);
+    le_buf_free(&lr->r.b);
+    if (lr->dirfd >= 0) close(lr->dirfd);
+    free(lr->dir);
+    free(lr);
+}
+
+int le_evlog_repair(const char *dir, le_logpos_t pos, uint64_t *dropped, char **msg) {
+    *dropped = 0;
+    *msg = NULL;
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) {
+        int rc = -errno;
+        *msg = msgf("%s: %s", dir, strerror(-rc));
+        return rc;
+    }
+    int rc = 0;
+    uint32_t *segs = NULL;
+    size_t n = 0;
+    if (flock(dirfd, LOCK_EX | LOCK_NB) != 0) {
+        rc = LE_EINVAL;
+        *msg = msgf("%s: the event log is open for writing; stop leadedge first", dir);
+        goto out;
+    }
+    if ((rc = list_segments(dirfd, &segs, &n))) {
+        *msg = msgf("%s: %s", dir, strerror(-rc));
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char name[SEG_NAME_MAX], aside[SEG_NAME_MAX + 16];
+        seg_name(name, segs[i]);
+        struct stat sb;
+        if (fstatat(dirfd, name, &sb, 0) != 0) continue;
+        if (segs[i] == pos.seg && (uint64_t)sb.st_size > pos.off) {
+            int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || ftruncate(fd, (off_t)pos.off) != 0 || fsync(fd) != 0) {
+                rc = -errno;
+                *msg = msgf("%s/%s: cannot cut at %llu: %s", dir, name, (unsigned long long)pos.off,
+                            strerror(-rc));
+                if (fd >= 0) close(fd);
+                goto out;
+            }
+            close(fd);
+            *dropped += (uint64_t)sb.st_size - pos.off;
+        } else if (segs[i] > pos.seg) {
+            snprintf(aside, sizeof(aside), "%s.corrupt", name);
+            if (renameat(dirfd, name, dirfd, aside) != 0) {
+                rc = -errno;
+                *msg = msgf("%s/%s: cannot set aside: %s", dir, name, strerror(-rc));
+                goto out;
+            }
+            *dropped += (uint64_t)sb.st_size;
+        }
+    }
+    if (fsync(dirfd) != 0) {
+        rc = -errno;
+        *msg = msgf("%s: directory fsync: %s", dir, strerror(-rc));
+    }
+out:
+    free(segs);
+    close(dirfd); /* releases the flock */
     return rc;
 }

@@ -89,4 +89,61 @@ typedef int (*le_evlog_visit_cb)(void *ud, const void *payload, size_t len);
 int le_evlog_scan(const char *dir, bool follow, volatile int *stop, le_evlog_visit_cb cb, void *ud,
                   FILE *err);
 
+/*
+ * Positions. A place in the log is a segment number and a byte offset in it; positions order
+ * by (seg, off). {0, 0} is before everything.
+ */
+typedef struct {
+    uint32_t seg;
+    uint64_t off;
+} le_logpos_t;
+
+static inline int le_logpos_cmp(le_logpos_t a, le_logpos_t b) {
+    return a.seg != b.seg   ? (a.seg < b.seg ? -1 : 1)
+           : a.off != b.off ? (a.off < b.off ? -1 : 1)
+                            : 0;
+}
+
+/* The end of what is durable: written and, unless the mode is off, fsynced. Every record
+ * before it survives a crash of the process or the machine. Thread-safe. */
+le_logpos_t le_evlog_durable(le_evlog_t *l);
+
+/* Wait until the durable end passes after, for at most timeout_ms; returns the durable end
+ * (which may equal after on a timeout, on close or when the log has failed). Thread-safe. */
+le_logpos_t le_evlog_wait(le_evlog_t *l, le_logpos_t after, uint32_t timeout_ms);
+
+/*
+ * A reader from a position onwards, for replay and for following what the writer makes
+ * durable. from.seg 0 starts at the oldest segment; otherwise from must be a record boundary
+ * in an existing segment (a snapshot's position).
+ */
+typedef struct le_logreader_s le_logreader_t;
+
+/* 0 and *out, or -errno / LE_ECORRUPT with *msg (malloc'd, for the caller to free). */
+int le_logreader_open(const char *dir, le_logpos_t from, le_logreader_t **out, char **msg);
+
+/*
+ * The next record before end: 1 with *payload and *len (valid until the next call); 0 when
+ * the reader has reached end or the last whole record present (a torn tail of the newest
+ * segment counts as absent); LE_ECORRUPT when a frame is damaged with data after it (*msg
+ * names the file and offset, and le_logreader_pos is the damaged frame's position); -errno on
+ * I/O errors (*msg too).
+ */
+int le_logreader_next(le_logreader_t *r, le_logpos_t end, const void **payload, size_t *len,
+                      char **msg);
+
+/* The position after the last record returned (where the next one starts). */
+le_logpos_t le_logreader_pos(const le_logreader_t *r);
+
+/* NULL is a no-op. */
+void le_logreader_close(le_logreader_t *r);
+
+/*
+ * Repair for `--repair`: cut the log at pos (a damaged frame found by a reader or by open):
+ * the segment is truncated there and every later segment is renamed to *.log.corrupt, so that
+ * nothing is deleted. Refuses (LE_EINVAL) while the log is open for writing. 0, or -errno with
+ * *msg. *dropped receives the bytes set aside.
+ */
+int le_evlog_repair(const char *dir, le_logpos_t pos, uint64_t *dropped, char **msg);
+
 #endif

@@ -864,6 +864,192 @@ static void test_follow_survives_restart_cutting_torn_tail(void **state) {
     rmtree(dir);
 }
 
+/* ---- positioned reading -------------------------------------------------- */
+
+/* The sequence number of a record written by append_ok (its id ends in "%08x" seq). */
+static unsigned seq_of(const void *payload, size_t len) {
+    le_arena_t a;
+    le_arena_init(&a, NULL, 0);
+    le_event_t ev;
+    assert_int_equal(le_record_decode(payload, len, &ev, &a), 0);
+    unsigned seq = (unsigned)strtoul(ev.id + 24, NULL, 16);
+    le_arena_free(&a);
+    return seq;
+}
+
+/* Read from `from` up to end; returns how many, checks they run first, first+1, ... */
+static unsigned read_range(const char *dir, le_logpos_t from, le_logpos_t end, unsigned first,
+                           le_logpos_t *after) {
+    le_logreader_t *r;
+    char *msg;
+    assert_int_equal(le_logreader_open(dir, from, &r, &msg), 0);
+    const void *p;
+    size_t len;
+    unsigned n = 0;
+    int rc;
+    while ((rc = le_logreader_next(r, end, &p, &len, &msg)) == 1) {
+        assert_int_equal(seq_of(p, len), first + n);
+        n++;
+    }
+    if (rc != 0) fail_msg("reader: %d %s", rc, msg ? msg : "");
+    if (after) *after = le_logreader_pos(r);
+    le_logreader_close(r);
+    return n;
+}
+
+static const le_logpos_t ALL = {UINT32_MAX, UINT64_MAX};
+
+static void test_reader_positions(void **state) {
+    (void)state;
+    char *dir = tmpdir();
+    le_evlog_opts_t o = opts_for(dir);
+    o.segment_size = 4096;
+    size_t f = frame_size(), per = 4096 / f; /* frames per segment */
+    le_evlog_t *l = open_ok(&o);
+    for (unsigned i = 0; i < 300; i++) append_ok(l, 0, i);
+    assert_int_equal(le_evlog_flush(l), 0);
+    le_logpos_t end = le_evlog_durable(l);
+    le_evlog_close(l);
+    unsigned nseg = count_segments(dir);
+    assert_int_equal(end.seg, nseg);
+    assert_int_equal(end.off, (300 - (nseg - 1) * per) * f);
+
+    le_logpos_t after;
+    assert_int_equal(read_range(dir, (le_logpos_t){0, 0}, ALL, 0, &after), 300);
+    assert_int_equal(le_logpos_cmp(after, end), 0);
+    /* from a record boundary inside segment 2 */
+    assert_int_equal(read_range(dir, (le_logpos_t){2, 3 * f}, ALL, (unsigned)(per + 3), NULL),
+                     300 - per - 3);
+    /* up to a bound inside segment 3 */
+    assert_int_equal(read_range(dir, (le_logpos_t){0, 0}, (le_logpos_t){3, 2 * f}, 0, &after),
+                     2 * per + 2);
+    assert_int_equal(after.seg, 3);
+    assert_int_equal(after.off, 2 * f);
+    /* from the end: nothing */
+    assert_int_equal(read_range(dir, end, ALL, 300, NULL), 0);
+    /* a position past the end of its segment is refused */
+    le_logreader_t *r;
+    char *msg;
+    assert_int_equal(le_logreader_open(dir, (le_logpos_t){1, 4096 * 2}, &r, &msg), LE_ECORRUPT);
+    assert_non_null(strstr(msg, "shorter"));
+    free(msg);
+    assert_int_equal(le_logreader_open(dir, (le_logpos_t){nseg + 5, 0}, &r, &msg), -ENOENT);
+    free(msg);
+    rmtree(dir);
+}
+
+/* A reader that follows the writer sees exactly what became durable, across rotations. */
+static void test_reader_follows_durable(void **state) {
+    (void)state;
+    char *dir = tmpdir();
+    le_evlog_opts_t o = opts_for(dir);
+    o.segment_size = 4096;
+    le_evlog_t *l = open_ok(&o);
+    le_logreader_t *r;
+    char *msg;
+    assert_int_equal(le_logreader_open(dir, le_evlog_durable(l), &r, &msg), 0);
+    unsigned sent = 0, got = 0;
+    le_logpos_t seen = le_evlog_durable(l);
+    for (int round = 0; round < 40; round++) {
+        for (int k = 0; k < round % 7 + 1; k++) append_ok(l, 0, sent++);
+        le_logpos_t d = le_evlog_wait(l, seen, 2000);
+        assert_true(le_logpos_cmp(d, seen) > 0);
+        const void *p;
+        size_t len;
+        int rc;
+        while ((rc = le_logreader_next(r, d, &p, &len, &msg)) == 1)
+            assert_int_equal(seq_of(p, len), got++);
+        assert_int_equal(rc, 0);
+        assert_int_equal(le_logpos_cmp(le_logreader_pos(r), d), 0);
+        seen = d;
+    }
+    assert_int_equal(le_evlog_flush(l), 0);
+    le_logpos_t d = le_evlog_durable(l);
+    const void *p;
+    size_t len;
+    while (le_logreader_next(r, d, &p, &len, &msg) == 1) got++;
+    assert_int_equal(got, sent);
+    assert_true(count_segments(dir) > 3);
+    /* nothing new: the wait times out and says where the end is */
+    le_logpos_t same = le_evlog_wait(l, d, 50);
+    assert_int_equal(le_logpos_cmp(same, d), 0);
+    le_logreader_close(r);
+    le_evlog_close(l);
+    rmtree(dir);
+}
+
+static void test_reader_corruption_and_repair(void **state) {
+    (void)state;
+    char *dir = tmpdir();
+    le_evlog_opts_t o = opts_for(dir);
+    o.segment_size = 4096;
+    size_t f = frame_size();
+    le_evlog_t *l = open_ok(&o);
+    for (unsigned i = 0; i < 200; i++) append_ok(l, 0, i);
+    assert_int_equal(le_evlog_flush(l), 0);
+    /* no repair while the log is open */
+    uint64_t dropped;
+    char *msg;
+    assert_int_equal(le_evlog_repair(dir, (le_logpos_t){1, 0}, &dropped, &msg), LE_EINVAL);
+    free(msg);
+    le_evlog_close(l);
+    unsigned nseg = count_segments(dir);
+    char p[512];
+    seg_path(p, sizeof(p), dir, 2);
+    poke_byte(p, (off_t)(4 * f + LE_FRAME_HDR + 3));
+
+    le_logreader_t *r;
+    assert_int_equal(le_logreader_open(dir, (le_logpos_t){0, 0}, &r, &msg), 0);
+    const void *pl;
+    size_t len;
+    unsigned n = 0;
+    int rc;
+    while ((rc = le_logreader_next(r, ALL, &pl, &len, &msg)) == 1) n++;
+    assert_int_equal(rc, LE_ECORRUPT);
+    assert_non_null(strstr(msg, "events-00000002.log: corrupt record at offset"));
+    free(msg);
+    le_logpos_t bad = le_logreader_pos(r);
+    assert_int_equal(bad.seg, 2);
+    assert_int_equal(bad.off, 4 * f);
+    size_t per = 4096 / f;
+    assert_int_equal(n, per + 4);
+    le_logreader_close(r);
+
+    off_t seg2 = file_size(p);
+    assert_int_equal(le_evlog_repair(dir, bad, &dropped, &msg), 0);
+    assert_int_equal(file_size(p), (off_t)(4 * f));
+    assert_true(dropped >= (uint64_t)seg2 - 4 * f);
+    assert_int_equal(count_segments(dir), 2);
+    char aside[600];
+    snprintf(aside, sizeof(aside), "%s/events-%08u.log.corrupt", dir, nseg);
+    assert_int_equal(access(aside, F_OK), 0); /* set aside, not deleted */
+    assert_int_equal(read_range(dir, (le_logpos_t){0, 0}, ALL, 0, NULL), per + 4);
+    /* and the log opens and goes on after the cut */
+    l = open_ok(&o);
+    append_ok(l, 0, (unsigned)(per + 4));
+    assert_int_equal(le_evlog_flush(l), 0);
+    le_evlog_close(l);
+    assert_int_equal(read_range(dir, (le_logpos_t){0, 0}, ALL, 0, NULL), per + 5);
+    rmtree(dir);
+}
+
+/* Reading everything stops quietly at a torn tail of the newest segment. */
+static void test_reader_torn_tail(void **state) {
+    (void)state;
+    char *dir = tmpdir();
+    le_evlog_opts_t o = opts_for(dir);
+    le_evlog_t *l = open_ok(&o);
+    for (unsigned i = 0; i < 10; i++) append_ok(l, 0, i);
+    le_evlog_close(l);
+    char p[512];
+    seg_path(p, sizeof(p), dir, 1);
+    uint8_t frame[512];
+    size_t n = frame_of(0, 10, frame, sizeof(frame));
+    append_bytes(p, frame, n / 2);
+    assert_int_equal(read_range(dir, (le_logpos_t){0, 0}, ALL, 0, NULL), 10);
+    rmtree(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_then_reopen_and_scan),
@@ -884,6 +1070,10 @@ int main(void) {
         cmocka_unit_test(test_follow_across_rotation),
         cmocka_unit_test(test_follow_waits_for_partial_frame),
         cmocka_unit_test(test_follow_survives_restart_cutting_torn_tail),
+        cmocka_unit_test(test_reader_positions),
+        cmocka_unit_test(test_reader_follows_durable),
+        cmocka_unit_test(test_reader_corruption_and_repair),
+        cmocka_unit_test(test_reader_torn_tail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
