@@ -1,0 +1,868 @@
+/*
+ * engine.c: the visitor table, contacts, accounts, and applying events (engine.h).
+ *
+ * Memory. A visitor is one 64-byte entry in a chunked slab plus a 4-byte slot in an
+ * open-addressing index (linear probing, at most two thirds full, deletion by backward
+ * shift, so no tombstones), plus its rule parts on the heap (16 bytes each). Contacts and
+ * accounts are few and richer: heap strings, kept in vectors with their own indexes.
+ *
+ * Eviction. When limits.max_visitors are tracked and a new one arrives, up to EVICT_SAMPLES
+ * random entries are looked at (Redis's sampled LRU) and the least recently seen anonymous one
+ * is dropped, its behaviour taken out of its account. The random numbers come from a
+ * generator whose state is part of the engine (and its snapshot), so replay evicts the same
+ * visitors as the live run did.
+ *
+ * Snapshots (le_engine_save) are a sequence of msgpack objects: a header map, then one array
+ * per visitor, contact and account. Loading unpacks them one at a time, so a large table
+ * needs no second copy of itself in msgpack objects.
+ */
+#include "engine_int.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <malloc.h>
+#include <math.h>
+#include <msgpack.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "company.h"
+
+static const char *const quality_names[] = {"bad_phone", "bad_postal", "company_mismatch",
+                                            "freemail", "disposable"};
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static uint64_t next_rand(le_engine_t *e) {
+    uint64_t x = e->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return e->rng = x;
+}
+
+static uint64_t hash_bytes(const void *p, size_t n) {
+    const uint8_t *b = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h ^ (h >> 31);
+}
+
+static char *dup_str(le_str_t s) {
+    return s.len ? le_xstrndup(s.ptr, s.len) : NULL;
+}
+
+static void set_str(char **dst, le_str_t s) {
+    if (!s.len) return;
+    if (*dst && strlen(*dst) == s.len && memcmp(*dst, s.ptr, s.len) == 0) return;
+    free(*dst);
+    *dst = le_xstrndup(s.ptr, s.len);
+}
+
+static int hexval(char ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* 32 hex digits to 16 bytes; anything else is hashed to 16 bytes. */
+static void id_bytes(const char *s, uint8_t out[16]) {
+    size_t n = strlen(s);
+    if (n == 32) {
+        bool ok = true;
+        for (size_t i = 0; i < 16 && ok; i++) {
+            int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+            ok = hi >= 0 && lo >= 0;
+            out[i] = (uint8_t)(hi << 4 | lo);
+        }
+        if (ok) return;
+    }
+    uint8_t d[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)s, n, d);
+    memcpy(out, d, 16);
+}
+
+static void hex16(const uint8_t b[16], char out[33]) {
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+static uint32_t secs(int64_t ms) {
+    return ms <= 0 ? 0 : ms / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(ms / 1000);
+}
+
+/* ---- string maps -------------------------------------------------------------------------- */
+
+typedef const char *(*key_fn)(const le_engine_t *e, uint32_t idx);
+
+static const char *contact_key(const le_engine_t *e, uint32_t i) {
+    return e->contacts[i]->email;
+}
+
+static const char *account_key(const le_engine_t *e, uint32_t i) {
+    return e->accounts[i]->key;
+}
+
+static uint32_t smap_get(const le_engine_t *e, const smap_t *m, key_fn key, const char *k) {
+    if (!m->cap) return 0;
+    size_t mask = m->cap - 1, i = hash_bytes(k, strlen(k)) & mask;
+    for (; m->slot[i]; i = (i + 1) & mask)
+        if (strcmp(key(e, m->slot[i] - 1), k) == 0) return m->slot[i];
+    return 0;
+}
+
+static void smap_put(const le_engine_t *e, smap_t *m, key_fn key, uint32_t idx) {
+    if ((m->n + 1) * 3 > m->cap * 2) {
+        smap_t g = {le_xcalloc(m->cap ? m->cap * 2 : 64, sizeof(uint32_t)),
+                    m->cap ? m->cap * 2 : 64, 0};
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slot[i]) smap_put(e, &g, key, m->slot[i] - 1);
+        free(m->slot);
+        *m = g;
+    }
+    const char *k = key(e, idx);
+    size_t mask = m->cap - 1, i = hash_bytes(k, strlen(k)) & mask;
+    while (m->slot[i]) i = (i + 1) & mask;
+    m->slot[i] = idx + 1;
+    m->n++;
+}
+
+/* ---- the visitor table -------------------------------------------------------------------- */
+
+#define vis le__vis
+
+static size_t vslot(const le_engine_t *e, const uint8_t id[16]) {
+    uint64_t h;
+    memcpy(&h, id, 8);
+    h = (h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ull;
+    return (size_t)(h ^ (h >> 32)) & e->index_mask;
+}
+
+/* The visitor's index + 1, or 0. */
+static uint32_t vfind(const le_engine_t *e, const uint8_t id[16]) {
+    for (size_t i = vslot(e, id);; i = (i + 1) & e->index_mask) {
+        uint32_t s = e->index[i];
+        if (!s || memcmp(vis(e, s - 1)->id, id, 16) == 0) return s;
+    }
+}
+
+static void vindex_remove(le_engine_t *e, uint32_t idx) {
+    size_t i = vslot(e, vis(e, idx)->id);
+    while (e->index[i] != idx + 1) i = (i + 1) & e->index_mask;
+    /* backward shift: move up every later entry of the run that may live at i */
+    for (size_t j = i;;) {
+        e->index[i] = 0;
+        for (;;) {
+            j = (j + 1) & e->index_mask;
+            if (!e->index[j]) return;
+            size_t home = vslot(e, vis(e, e->index[j] - 1)->id);
+            /* may the entry at j move to i? only if its home is not in (i, j] cyclically */
+            bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+            if (!stays) break;
+        }
+        e->index[i] = e->index[j];
+        i = j;
+    }
+}
+
+static void vindex_add(le_engine_t *e, uint32_t idx) {
+    size_t i = vslot(e, vis(e, idx)->id);
+    while (e->index[i]) i = (i + 1) & e->index_mask;
+    e->index[i] = idx + 1;
+}
+
+static void account_add(le_engine_t *e, uint32_t acct, double delta, uint32_t t);
+
+/* Drop visitor idx (anonymous): its behaviour leaves its account, its entry is freed. */
+static void evict(le_engine_t *e, uint32_t idx) {
+    visitor_t *v = vis(e, idx);
+    if (v->account) {
+        le_lead_decay(&v->lead, v->last_seen, e->half_life_s);
+        account_t *a = e->accounts[v->account - 1];
+        if (a->members) a->members--;
+        account_add(e, v->account, -v->lead.behaviour, v->lead.btime);
+    }
+    vindex_remove(e, idx);
+    le_lead_free(&v->lead);
+    memset(v, 0, sizeof(*v));
+    if (e->nfree == e->capfree) {
+        e->capfree = e->capfree ? e->capfree * 2 : 64;
+        e->freelist = le_xrealloc(e->freelist, e->capfree * sizeof(uint32_t));
+    }
+    e->freelist[e->nfree++] = idx;
+    e->nvisitors--;
+    e->st.evicted++;
+}
+
+/* Make room for one more visitor: false when every sampled entry is a contact's. */
+static bool make_room(le_engine_t *e) {
+    uint32_t best = UINT32_MAX, best_seen = UINT32_MAX;
+    for (int round = 0; round < 64 && best == UINT32_MAX; round++) {
+        for (int k = 0; k < EVICT_SAMPLES; k++) {
+            uint32_t i = (uint32_t)(next_rand(e) % e->hw);
+            visitor_t *v = vis(e, i);
+            if (!(v->flags & V_USED) || v->contact) continue;
+            if (v->last_seen < best_seen || best == UINT32_MAX) {
+                best = i;
+                best_seen = v->last_seen;
+            }
+        }
+    }
+    if (best == UINT32_MAX) return false;
+    evict(e, best);
+    return true;
+}
+
+uint32_t le__engine_new_entry(le_engine_t *e) {
+    uint32_t idx = e->hw++;
+    if ((idx >> CHUNK_BITS) >= e->nchunks) {
+        e->chunks = le_xrealloc(e->chunks, (e->nchunks + 1) * sizeof(*e->chunks));
+        e->chunks[e->nchunks++] = le_xcalloc(CHUNK, sizeof(visitor_t));
+    }
+    return idx;
+}
+
+void le__engine_index_visitor(le_engine_t *e, uint32_t idx) {
+    vindex_add(e, idx);
+}
+
+/* The visitor with id, created when new. UINT32_MAX when the table is full of contacts'. */
+static uint32_t visitor_for(le_engine_t *e, const uint8_t id[16], uint32_t t, le_apply_t *out) {
+    uint32_t s = vfind(e, id);
+    if (s) return s - 1;
+    if (e->nvisitors >= e->cfg->limits.max_visitors) {
+        if (!make_room(e)) return UINT32_MAX;
+        out->evicted = true;
+    }
+    uint32_t idx = e->nfree ? e->freelist[--e->nfree] : le__engine_new_entry(e);
+    visitor_t *v = vis(e, idx);
+    memset(v, 0, sizeof(*v));
+    memcpy(v->id, id, 16);
+    v->flags = V_USED;
+    v->first_seen = v->last_seen = t;
+    vindex_add(e, idx);
+    e->nvisitors++;
+    out->new_visitor = true;
+    return idx;
+}
+
+/* ---- accounts ----------------------------------------------------------------------------- */
+
+static uint32_t account_for(le_engine_t *e, const char *key, le_str_t name, le_str_t domain) {
+    uint32_t s = smap_get(e, &e->by_key, account_key, key);
+    if (s) return s;
+    if (e->naccounts == e->capaccounts) {
+        e->capaccounts = e->capaccounts ? e->capaccounts * 2 : 16;
+        e->accounts = le_xrealloc(e->accounts, e->capaccounts * sizeof(*e->accounts));
+    }
+    account_t *a = le_xcalloc(1, sizeof(*a));
+    a->key = le_xstrdup(key);
+    a->name = dup_str(name);
+    a->domain = dup_str(domain);
+    e->accounts[e->naccounts] = a;
+    smap_put(e, &e->by_key, account_key, (uint32_t)e->naccounts);
+    return (uint32_t)++e->naccounts;
+}
+
+/* Add delta (points valid at t) to the account's decaying behaviour. */
+static void account_add(le_engine_t *e, uint32_t acct, double delta, uint32_t t) {
+    if (!acct || delta == 0) return;
+    account_t *a = e->accounts[acct - 1];
+    if (a->btime && t > a->btime)
+        a->behaviour = (float)(a->behaviour * exp2(-(double)(t - a->btime) / e->half_life_s));
+    else if (a->btime && t < a->btime)
+        delta *= exp2(-(double)(a->btime - t) / e->half_life_s);
+    if (t > a->btime) a->btime = t;
+    a->behaviour = (float)(a->behaviour + delta);
+}
+
+static void account_add_contact(le_engine_t *e, uint32_t acct, uint32_t cidx) {
+    account_t *a = e->accounts[acct - 1];
+    for (uint32_t i = 0; i < a->ncontacts; i++)
+        if (a->contacts[i] == cidx) return;
+    a->contacts = le_xrealloc(a->contacts, (a->ncontacts + 1) * sizeof(uint32_t));
+    a->contacts[a->ncontacts++] = cidx;
+}
+
+/* MQA: enough engaged contacts covering enough roles. */
+static bool account_qualifies(le_engine_t *e, account_t *a, uint32_t t) {
+    const le_config_t *c = e->cfg;
+    if (!c->mql.account.members || a->mqa_at) return false;
+    uint32_t engaged = 0, roles = 0;
+    for (uint32_t i = 0; i < a->ncontacts; i++) {
+        contact_t *k = e->contacts[a->contacts[i]];
+        if (k->suppress) continue;
+        le_lead_decay(&k->lead, t, e->half_life_s);
+        if (k->lead.behaviour < c->mql.account.engaged) continue;
+        engaged++;
+        if (k->role > 0) roles |= 1u << k->role;
+    }
+    return engaged >= c->mql.account.members &&
+           (uint32_t)__builtin_popcount(roles) >= c->mql.account.roles;
+}
+
+/* ---- contacts ----------------------------------------------------------------------------- */
+
+/* The form field named like one of names ('-' and '_' alike, any case). */
+static le_str_t form_field(const le_event_t *ev, const char *const *names) {
+    for (uint32_t i = 0; i < ev->nfields; i++) {
+        le_str_t k = ev->fields[i].key;
+        for (const char *const *n = names; *n; n++) {
+            size_t len = strlen(*n);
+            if (k.len != len) continue;
+            bool same = true;
+            for (size_t j = 0; j < len && same; j++) {
+                char a = k.ptr[j], b = (*n)[j];
+                if (a == '-') a = '_';
+                if (a >= 'A' && a <= 'Z') a = (char)(a - 'A' + 'a');
+                same = a == b;
+            }
+            if (same && ev->fields[i].val.len) return ev->fields[i].val;
+        }
+    }
+    return LE_STR_NULL;
+}
+
+static const char *const f_email[] = {"email",         "e_mail",       "mail",
+                                      "email_address", "emailaddress", NULL};
+static const char *const f_first[] = {"first_name", "firstname", "vorname",
+                                      "given_name", "fname",     NULL};
+static const char *const f_last[] = {"last_name",   "lastname", "nachname", "surname",
+                                     "family_name", "lname",    NULL};
+static const char *const f_title[] = {"job_title", "jobtitle", "title", "position",
+                                      "funktion",  "job",      NULL};
+static const char *const f_phone[] = {"phone",  "tel",          "telephone", "telefon",
+                                      "mobile", "phone_number", NULL};
+static const char *const f_company[] = {
+    "company", "firma", "organization", "organisation", "unternehmen", "company_name", NULL};
+static const char *const f_postal[] = {"postal_code", "zip",    "plz", "postcode",
+                                       "zipcode",     "postal", NULL};
+static const char *const f_country[] = {"country", "land", "country_code", NULL};
+static const char *const f_size[] = {"company_size", "employees", "mitarbeiter", "size", NULL};
+static const char *const f_industry[] = {"industry", "branche", "sector", NULL};
+
+/* "50-249" -> 50, "500+" -> 500, "1.000" -> 1000; -1 when there is no number. */
+static int64_t parse_size(le_str_t s) {
+    int64_t v = -1;
+    for (size_t i = 0; i < s.len; i++) {
+        char ch = s.ptr[i];
+        if (ch >= '0' && ch <= '9') {
+            v = (v < 0 ? 0 : v) * 10 + (ch - '0');
+            if (v > 100000000) return v;
+        } else if ((ch == '.' || ch == ',' || ch == '\'') && v >= 0 && i + 1 < s.len &&
+                   s.ptr[i + 1] >= '0' && s.ptr[i + 1] <= '9') {
+            continue; /* a thousands separator */
+        } else if (v >= 0) {
+            break;
+        }
+    }
+    return v;
+}
+
+static uint32_t contact_for(le_engine_t *e, const char *email, uint32_t t) {
+    uint32_t s = smap_get(e, &e->by_email, contact_key, email);
+    if (s) return s;
+    if (e->ncontacts == e->capcontacts) {
+        e->capcontacts = e->capcontacts ? e->capcontacts * 2 : 16;
+        e->contacts = le_xrealloc(e->contacts, e->capcontacts * sizeof(*e->contacts));
+    }
+    contact_t *c = le_xcalloc(1, sizeof(*c));
+    c->email = le_xstrdup(email);
+    uint8_t d[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)email, strlen(email), d);
+    hex16(d, c->id);
+    c->company_size = -1;
+    c->company_match = -1;
+    c->first_seen = c->last_seen = t;
+    le_str_t dom = le_email_domain(le_str(c->email));
+    c->email_kind = (int)le_domain_classify(e->freemail, e->disposable, dom);
+    if (c->email_kind == LE_DOMAIN_FREEMAIL) c->quality |= Q_FREEMAIL;
+    if (c->email_kind == LE_DOMAIN_DISPOSABLE) c->quality |= Q_DISPOSABLE;
+    c->suppress = le_suppress_domain(e->cfg, dom);
+    e->contacts[e->ncontacts] = c;
+    smap_put(e, &e->by_email, contact_key, (uint32_t)e->ncontacts);
+    e->st.contacts = ++e->ncontacts;
+    return (uint32_t)e->ncontacts;
+}
+
+/* Take the form's contact fields into c, normalised; problems become quality flags. */
+static void contact_fields(contact_t *c, const le_event_t *ev) {
+    le_str_t v;
+    set_str(&c->first_name, form_field(ev, f_first));
+    set_str(&c->last_name, form_field(ev, f_last));
+    set_str(&c->industry, form_field(ev, f_industry));
+    if ((v = form_field(ev, f_title)).len) {
+        set_str(&c->job_title, v);
+        c->role = (int)le_role_from_title(v);
+    }
+    if ((v = form_field(ev, f_country)).len == 2) {
+        char cc[3] = {(char)(v.ptr[0] & ~0x20), (char)(v.ptr[1] & ~0x20), 0};
+        set_str(&c->country, le_str(cc));
+    }
+    /* phone numbers and postal codes are read for the form's country, else the IP's */
+    const char *country = c->country;
+    char ipcc[3] = "";
+    if (!country && ev->enriched && ev->x.country_code.len == 2) {
+        memcpy(ipcc, ev->x.country_code.ptr, 2);
+        country = ipcc;
+    }
+    if ((v = form_field(ev, f_phone)).len) {
+        char out[LE_PHONE_SIZE];
+        if (le_phone_e164(v, country, out, sizeof(out), NULL) == 0) {
+            set_str(&c->phone, le_str(out));
+            c->quality &= ~(uint32_t)Q_BAD_PHONE;
+        } else {
+            c->quality |= Q_BAD_PHONE;
+        }
+    }
+    if ((v = form_field(ev, f_postal)).len) {
+        char out[LE_POSTAL_SIZE];
+        int rc = le_postal_check(v, country, out, sizeof(out), NULL);
+        if (rc == 0 || rc == LE_POSTAL_UNCHECKED) {
+            set_str(&c->postal, le_str(out));
+            c->quality &= ~(uint32_t)Q_BAD_POSTAL;
+        } else {
+            c->quality |= Q_BAD_POSTAL;
+        }
+    }
+    if ((v = form_field(ev, f_size)).len) c->company_size = parse_size(v);
+    if ((v = form_field(ev, f_company)).len) {
+        set_str(&c->company, v);
+        char key[128];
+        le_company_key(v.ptr, v.len, key, sizeof(key));
+        set_str(&c->company_key, le_str(key));
+    }
+    /* the form's company against the IP's: agreement is a fit signal */
+    if (c->company_key && ev->enriched && ev->x.company_key.len) {
+        bool same = strlen(c->company_key) == ev->x.company_key.len &&
+                    memcmp(c->company_key, ev->x.company_key.ptr, ev->x.company_key.len) == 0;
+        c->company_match = same;
+        if (same)
+            c->quality &= ~(uint32_t)Q_COMPANY_MISMATCH;
+        else
+            c->quality |= Q_COMPANY_MISMATCH;
+    }
+}
+
+static void contact_enrichment(contact_t *c, const le_event_t *ev, uint32_t t) {
+    if (ev->enriched) {
+        const le_enrichment_t *x = &ev->x;
+        set_str(&c->ip_company, x->company);
+        set_str(&c->ip_country, x->country_code);
+        set_str(&c->city, x->city);
+        set_str(&c->network, le_str(le_network_name((le_network_t)x->network)));
+        set_str(&c->browser, x->browser);
+        set_str(&c->os, x->os);
+        set_str(&c->language, x->language);
+    }
+    if (ev->type == LE_EV_PAGEVIEW && ev->url.len) {
+        step_t *s = &c->journey[c->njourney % JOURNEY];
+        free(s->url);
+        s->url = le_xstrndup(ev->url.ptr, ev->url.len > 2048 ? 2048 : ev->url.len);
+        s->at = t;
+        c->njourney++;
+    }
+    if (t > c->last_seen) c->last_seen = t;
+}
+
+/* Link visitor vi to contact ci (1-based), merging its anonymous scores. */
+static void link(le_engine_t *e, uint32_t vi, uint32_t ci, uint32_t t, le_apply_t *out) {
+    visitor_t *v = vis(e, vi);
+    contact_t *c = e->contacts[ci - 1];
+    if (v->contact == ci) return;
+    out->linked = true;
+    if (!v->contact) {
+        /* the visitor's anonymous scores move into the contact */
+        if (c->nvids) out->merged = true;
+        le_lead_merge(&c->lead, &v->lead, e->rules, t, e->half_life_s);
+        le_lead_free(&v->lead);
+        if (v->mql_at && !c->mql_at) c->mql_at = v->mql_at;
+        e->st.merges++;
+    }
+    v->contact = ci;
+    if (v->flags & V_BOT) c->suppress |= LE_SUP_BOT;
+    if (v->flags & V_GPC) c->suppress |= LE_SUP_GPC;
+    if (v->flags & V_STAFF) c->suppress |= LE_SUP_STAFF;
+    c->vids = le_xrealloc(c->vids, (c->nvids + 1) * sizeof(*c->vids));
+    c->vat = le_xrealloc(c->vat, (c->nvids + 1) * sizeof(*c->vat));
+    memcpy(c->vids[c->nvids], v->id, 16);
+    c->vat[c->nvids++] = t;
+}
+
+/* ---- applying an event -------------------------------------------------------------------- */
+
+le_engine_t *le_engine_new(const le_config_t *cfg, le_rules_t *rules, le_domains_t *freemail,
+                           le_domains_t *disposable) {
+    le_engine_t *e = le_xcalloc(1, sizeof(*e));
+    e->cfg = le_config_ref((le_config_t *)cfg);
+    e->rules = rules;
+    e->freemail = freemail;
+    e->disposable = disposable;
+    e->half_life_s = (double)cfg->scoring.behaviour.half_life_ms / 1000.0;
+    size_t cap = 64;
+    while (cap < (size_t)cfg->limits.max_visitors * 3 / 2) cap <<= 1;
+    e->index = le_xcalloc(cap, sizeof(uint32_t));
+    e->index_mask = cap - 1;
+    e->rng = 0x9e3779b97f4a7c15ull;
+    return e;
+}
+
+static void free_contact(contact_t *c) {
+    char **strs[] = {&c->email,      &c->first_name, &c->last_name, &c->job_title,   &c->phone,
+                     &c->postal,     &c->country,    &c->company,   &c->company_key, &c->industry,
+                     &c->ip_company, &c->ip_country, &c->city,      &c->network,     &c->browser,
+                     &c->os,         &c->language};
+    for (size_t i = 0; i < LE_ARRAY_SIZE(strs); i++) free(*strs[i]);
+    for (int i = 0; i < JOURNEY; i++) free(c->journey[i].url);
+    free(c->vids);
+    free(c->vat);
+    le_lead_free(&c->lead);
+    free(c);
+}
+
+void le__engine_index_contact(le_engine_t *e, uint32_t idx) {
+    smap_put(e, &e->by_email, contact_key, idx);
+}
+
+void le__engine_index_account(le_engine_t *e, uint32_t idx) {
+    smap_put(e, &e->by_key, account_key, idx);
+}
+
+void le__engine_clear(le_engine_t *e) {
+    for (uint32_t i = 0; i < e->hw; i++) le_lead_free(&vis(e, i)->lead);
+    for (size_t i = 0; i < e->nchunks; i++) free(e->chunks[i]);
+    free(e->chunks);
+    e->chunks = NULL;
+    e->nchunks = 0;
+    e->hw = e->nvisitors = 0;
+    free(e->freelist);
+    e->freelist = NULL;
+    e->nfree = e->capfree = 0;
+    memset(e->index, 0, (e->index_mask + 1) * sizeof(uint32_t));
+    for (size_t i = 0; i < e->ncontacts; i++) free_contact(e->contacts[i]);
+    free(e->contacts);
+    e->contacts = NULL;
+    e->ncontacts = e->capcontacts = 0;
+    free(e->by_email.slot);
+    e->by_email = (smap_t){0};
+    for (size_t i = 0; i < e->naccounts; i++) {
+        free(e->accounts[i]->key);
+        free(e->accounts[i]->name);
+        free(e->accounts[i]->domain);
+        free(e->accounts[i]->contacts);
+        free(e->accounts[i]);
+    }
+    free(e->accounts);
+    e->accounts = NULL;
+    e->naccounts = e->capaccounts = 0;
+    free(e->by_key.slot);
+    e->by_key = (smap_t){0};
+    memset(&e->st, 0, sizeof(e->st));
+    e->rng = 0x9e3779b97f4a7c15ull;
+}
+
+void le_engine_free(le_engine_t *e) {
+    if (!e) return;
+    le__engine_clear(e);
+    free(e->index);
+    le_rules_free(e->rules);
+    le_domains_free(e->freemail);
+    le_domains_free(e->disposable);
+    le_config_unref(e->cfg);
+    free(e);
+}
+
+void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
+    memset(out, 0, sizeof(*out));
+    const le_config_t *cfg = e->cfg;
+    uint32_t t = secs(ev->time_ms);
+    e->st.events++;
+
+    uint8_t id[16];
+    id_bytes(ev->id, id);
+    uint32_t vi = visitor_for(e, id, t, out);
+    if (vi == UINT32_MAX) {
+        out->dropped = true;
+        e->st.dropped++;
+        return;
+    }
+    visitor_t *v = vis(e, vi);
+    if (t > v->last_seen) v->last_seen = t;
+    if (ev->bot || (ev->enriched && ev->x.bot_reasons)) v->flags |= V_BOT;
+    if (ev->gpc) v->flags |= V_GPC;
+
+    /* identity: a form with an e-mail address */
+    if (ev->type == LE_EV_FORM) {
+        le_str_t raw = form_field(ev, f_email);
+        if (raw.len) {
+            char email[LE_EMAIL_SIZE];
+            if (le_email_normalize(raw.ptr, raw.len, email, sizeof(email), NULL) == 0) {
+                uint32_t ci = contact_for(e, email, t);
+                link(e, vi, ci, t, out);
+            } else {
+                out->bad_email = true;
+                e->st.bad_emails++;
+            }
+        }
+    }
+    contact_t *c = v->contact ? e->contacts[v->contact - 1] : NULL;
+    if (c) {
+        if (ev->type == LE_EV_FORM) contact_fields(c, ev);
+        contact_enrichment(c, ev, t);
+        if (v->flags & V_BOT) c->suppress |= LE_SUP_BOT;
+        if (v->flags & V_GPC) c->suppress |= LE_SUP_GPC;
+    }
+    le_lead_t *lead = c ? &c->lead : &v->lead;
+
+    /* account: the IP company when the network names one, else a business e-mail domain */
+    uint32_t *acct = c ? &c->account : &v->account;
+    if (!*acct) {
+        if (ev->enriched && ev->x.company_key.len) {
+            char key[130];
+            snprintf(key, sizeof(key), "%.*s", (int)ev->x.company_key.len, ev->x.company_key.ptr);
+            *acct = account_for(e, key, ev->x.company, ev->x.domain);
+        } else if (c && c->email_kind == LE_DOMAIN_BUSINESS) {
+            le_str_t dom = le_email_domain(le_str(c->email));
+            char key[260];
+            snprintf(key, sizeof(key), "@%.*s", (int)dom.len, dom.ptr);
+            *acct = account_for(e, key, LE_STR_NULL, dom);
+        }
+        if (*acct) {
+            account_t *a = e->accounts[*acct - 1];
+            a->members++;
+            le_lead_decay(lead, t, e->half_life_s);
+            account_add(e, *acct, lead->behaviour, lead->btime);
+        }
+    }
+    if (c && c->account) account_add_contact(e, c->account, v->contact - 1);
+
+    /* behaviour and fit */
+    le_lead_decay(lead, t, e->half_life_s);
+    float before = lead->behaviour;
+    out->nfired = (uint32_t)le_lead_behaviour(lead, e->rules, ev, e->half_life_s, NULL, 0);
+    account_add(e, *acct, (double)lead->behaviour - before, t);
+    le_fit_facts_t f = {.x = ev->enriched ? &ev->x : NULL,
+                        .email_kind = c ? c->email_kind : -1,
+                        .company_size = c ? c->company_size : -1,
+                        .company_match = c ? c->company_match : -1};
+    if (c) {
+        f.role = c->role;
+        f.job_title = le_str(c->job_title);
+        f.industry = le_str(c->industry);
+    }
+    le_lead_fit(lead, e->rules, &f);
+
+    /* suppression */
+    uint32_t sup = c ? c->suppress : 0;
+    if (v->flags & V_BOT) sup |= LE_SUP_BOT;
+    if (v->flags & V_GPC) sup |= LE_SUP_GPC;
+    if (v->flags & V_STAFF) sup |= LE_SUP_STAFF;
+    if (ev->enriched) sup |= le_suppress_domain(cfg, ev->x.domain);
+    if (c && cfg->suppress.freemail && c->email_kind == LE_DOMAIN_FREEMAIL) sup |= LE_SUP_FREEMAIL;
+    if (!cfg->suppress.bots) sup &= ~(uint32_t)LE_SUP_BOT;
+    if (!cfg->suppress.gpc) sup &= ~(uint32_t)LE_SUP_GPC;
+    if (c) c->suppress |= sup & ~(uint32_t)LE_SUP_FREEMAIL;
+
+    /* the MQL decision */
+    uint32_t *mql_at = c ? &c->mql_at : &v->mql_at;
+    if (!*mql_at && !sup && (c || !cfg->mql.require_contact) &&
+        le_mql_criterion(cfg, lead->behaviour, lead->fit)) {
+        *mql_at = t ? t : 1;
+        if (c) c->mqls++;
+        out->mql = true;
+        e->st.mqls++;
+    }
+    if (*acct && cfg->mql.account.members) {
+        account_t *a = e->accounts[*acct - 1];
+        if (account_qualifies(e, a, t)) {
+            a->mqa_at = t ? t : 1;
+            out->mqa = true;
+            e->st.mqas++;
+        }
+    }
+
+    if (c)
+        memcpy(out->lead, c->id, 33);
+    else
+        hex16(v->id, out->lead);
+    out->behaviour = lead->behaviour;
+    out->fit = lead->fit;
+    out->suppress = sup;
+}
+
+void le_engine_stats(const le_engine_t *e, le_engine_stats_t *out) {
+    *out = e->st;
+    out->visitors = e->nvisitors;
+    out->contacts = e->ncontacts;
+    out->accounts = e->naccounts;
+}
+
+size_t le_engine_memory(const le_engine_t *e) {
+    size_t n = sizeof(*e) + (e->index_mask + 1) * sizeof(uint32_t) +
+               e->nchunks * (CHUNK * sizeof(visitor_t) + sizeof(void *)) +
+               e->capfree * sizeof(uint32_t);
+    for (uint32_t i = 0; i < e->hw; i++) {
+        const visitor_t *v = vis(e, i);
+        if (v->lead.parts) n += malloc_usable_size(v->lead.parts);
+    }
+    for (size_t i = 0; i < e->ncontacts; i++) n += sizeof(contact_t) + 256;
+    for (size_t i = 0; i < e->naccounts; i++) n += sizeof(account_t) + 64;
+    n += (e->by_email.cap + e->by_key.cap) * sizeof(uint32_t);
+    return n;
+}
+
+/* ---- describing a lead (the CLI, the admin API) ------------------------------------------- */
+
+static json_t *jstr(const char *s) {
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *parts_json(le_engine_t *e, const le_lead_t *l) {
+    json_t *arr = json_array();
+    for (uint16_t i = 0; i < l->nparts; i++) {
+        const le_part_t *p = &l->parts[i];
+        const le_ruleconf_t *rc = le_rules_get(e->rules, (le_rules_kind_t)p->kind, p->rule);
+        json_t *o = json_object();
+        json_object_set_new(o, "rule", json_string(rc->name));
+        json_object_set_new(o, "kind", json_string(p->kind == LE_RULES_FIT ? "fit" : "behaviour"));
+        json_object_set_new(o, "points", json_real(round(p->points * 100) / 100));
+        json_object_set_new(o, "times", json_integer(p->times));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static void suppress_json(json_t *o, uint32_t sup) {
+    json_t *arr = json_array();
+    for (uint32_t b = 1; b <= LE_SUP_FREEMAIL; b <<= 1)
+        if (sup & b) json_array_append_new(arr, json_string(le_suppress_name(b)));
+    json_object_set_new(o, "suppressed", arr);
+}
+
+static void scores_json(le_engine_t *e, json_t *o, le_lead_t *l, uint32_t now) {
+    le_lead_decay(l, now, e->half_life_s);
+    json_t *s = json_object();
+    json_object_set_new(s, "behaviour", json_real(round(l->behaviour * 100) / 100));
+    json_object_set_new(s, "fit", json_integer(l->fit));
+    char grade[2] = {le_grade(l->fit, e->cfg->scoring.grades.fit), 0};
+    json_object_set_new(s, "grade", json_string(grade));
+    json_object_set_new(s, "band",
+                        json_integer(le_band(l->behaviour, e->cfg->scoring.grades.behaviour)));
+    json_object_set_new(s, "rules", parts_json(e, l));
+    json_object_set_new(o, "scores", s);
+}
+
+static json_t *account_json(le_engine_t *e, uint32_t acct) {
+    if (!acct) return json_null();
+    account_t *a = e->accounts[acct - 1];
+    json_t *o = json_object();
+    json_object_set_new(o, "key", json_string(a->key));
+    json_object_set_new(o, "name", jstr(a->name));
+    json_object_set_new(o, "domain", jstr(a->domain));
+    json_object_set_new(o, "members", json_integer(a->members));
+    json_object_set_new(o, "behaviour", json_real(round(a->behaviour * 100) / 100));
+    json_object_set_new(o, "mqa", json_boolean(a->mqa_at != 0));
+    return o;
+}
+
+static json_t *time_json(uint32_t t) {
+    return t ? json_integer(t) : json_null();
+}
+
+int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *out) {
+    json_t *o = NULL;
+    contact_t *c = NULL;
+    if (strchr(key, '@')) {
+        char email[LE_EMAIL_SIZE];
+        if (le_email_normalize(key, strlen(key), email, sizeof(email), NULL) == 0) {
+            uint32_t s = smap_get(e, &e->by_email, contact_key, email);
+            if (s) c = e->contacts[s - 1];
+        }
+    } else {
+        for (size_t i = 0; i < e->ncontacts && !c; i++)
+            if (strcasecmp(e->contacts[i]->id, key) == 0) c = e->contacts[i];
+        if (!c && strlen(key) == 32) {
+            uint8_t id[16];
+            id_bytes(key, id);
+            uint32_t s = vfind(e, id);
+            if (s) {
+                visitor_t *v = vis(e, s - 1);
+                if (v->contact) {
+                    c = e->contacts[v->contact - 1];
+                } else {
+                    o = json_object();
+                    json_object_set_new(o, "kind", json_string("visitor"));
+                    json_object_set_new(o, "id", json_string(key));
+                    json_object_set_new(o, "first_seen", time_json(v->first_seen));
+                    json_object_set_new(o, "last_seen", time_json(v->last_seen));
+                    scores_json(e, o, &v->lead, now);
+                    json_object_set_new(o, "contact", json_null());
+                    json_object_set_new(o, "account", account_json(e, v->account));
+                    json_object_set_new(o, "mql", json_boolean(v->mql_at != 0));
+                    json_object_set_new(o, "mql_at", time_json(v->mql_at));
+                    uint32_t sup = 0;
+                    if (v->flags & V_BOT) sup |= LE_SUP_BOT;
+                    if (v->flags & V_GPC) sup |= LE_SUP_GPC;
+                    suppress_json(o, sup);
+                }
+            }
+        }
+    }
+    if (c) {
+        o = json_object();
+        json_object_set_new(o, "kind", json_string("contact"));
+        json_object_set_new(o, "id", json_string(c->id));
+        json_object_set_new(o, "email", json_string(c->email));
+        json_object_set_new(o, "first_seen", time_json(c->first_seen));
+        json_object_set_new(o, "last_seen", time_json(c->last_seen));
+        scores_json(e, o, &c->lead, now);
+        json_t *f = json_object();
+        json_object_set_new(f, "first_name", jstr(c->first_name));
+        json_object_set_new(f, "last_name", jstr(c->last_name));
+        json_object_set_new(f, "job_title", jstr(c->job_title));
+        json_object_set_new(f, "role", json_string(le_role_name((le_role_t)c->role)));
+        json_object_set_new(f, "email_domain",
+                            json_string(le_domain_kind_name((le_domain_kind_t)c->email_kind)));
+        json_object_set_new(f, "phone", jstr(c->phone));
+        json_object_set_new(f, "postal_code", jstr(c->postal));
+        json_object_set_new(f, "country", jstr(c->country));
+        json_object_set_new(f, "company", jstr(c->company));
+        json_object_set_new(f, "company_key", jstr(c->company_key));
+        json_object_set_new(f, "company_size",
+                            c->company_size >= 0 ? json_integer(c->company_size) : json_null());
+        json_object_set_new(f, "industry", jstr(c->industry));
+        json_t *q = json_array();
+        for (uint32_t b = 0; b < LE_ARRAY_SIZE(quality_names); b++)
+            if (c->quality & (1u << b)) json_array_append_new(q, json_string(quality_names[b]));
+        json_object_set_new(f, "quality", q);
+        json_object_set_new(o, "contact", f);
+        json_t *ids = json_array();
+        for (uint32_t i = 0; i < c->nvids; i++) {
+            char hex[33];
+            hex16(c->vids[i], hex);
+            json_t *l = json_object();
+            json_object_set_new(l, "visitor", json_string(hex));
+            json_object_set_new(l, "linked_at", json_integer(c->vat[i]));
+            json_array_append_new(ids, l);
+        }
+        json_object_set_new(o, "visitors", ids);
+        json_object_set_new(o, "account", account_json(e, c->account));
+        json_object_set_new(o, "mql", json_boolean(c->mql_at != 0));
+        json_object_set_new(o, "mql_at", time_json(c->mql_at));
+        suppress_json(o, c->suppress);
+    }
+    if (!o) return -ENOENT;
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    le_buf_append(out, s, strlen(s));
+    free(s);
+    json_decref(o);
+    return 0;
+}

@@ -1,0 +1,94 @@
+/*
+ * engine.h: every lead's state, and what one event does to it.
+ *
+ * The engine holds the visitor table (one compact entry per visitor id, bounded by
+ * limits.max_visitors), the contacts (one per normalised e-mail address, never evicted) and
+ * the accounts (one per company key). Events are applied in the order of the event log, one
+ * at a time, by one thread: the state is a pure function of the log (and of the snapshot it
+ * started from), so replaying the log after a crash gives exactly the state the live run had.
+ * Nothing here reads the clock; times are the events' receive times.
+ *
+ * Applying an event:
+ *   1. the visitor is found or created (when the table is full, the least recently seen of a
+ *      sample of anonymous visitors makes room; visitors linked to a contact are never
+ *      dropped);
+ *   2. a form with a valid e-mail address links the visitor to that address's contact,
+ *      creating it, and merges the visitor's anonymous scores into the contact's (a `once`
+ *      rule counts once); a later visitor with the same address merges the same way. Form
+ *      fields (name, job title, phone, postal code, company, size, industry) are normalised
+ *      and checked; problems are kept as quality flags;
+ *   3. behaviour rules add points to the lead (the contact when there is one, else the
+ *      visitor), fit rules are evaluated again, the account (by the IP company when the
+ *      network names one, else a business e-mail domain) adds up its members' behaviour;
+ *   4. suppression reasons are collected (bot, GPC, staff, competitor, customer, partner,
+ *      freemail), and a lead over the MQL criterion that is not suppressed (and has a contact
+ *      when mql.require_contact) becomes an MQL, once.
+ *
+ * Pure: no I/O besides the caller's buffers, no logging, no clock.
+ */
+#ifndef LE_ENGINE_H
+#define LE_ENGINE_H
+
+#include "buf.h"
+#include "config.h"
+#include "contact.h"
+#include "event.h"
+#include "lead.h"
+#include "rules.h"
+
+typedef struct le_engine_s le_engine_t;
+
+/*
+ * A new, empty engine for cfg (scoring, mql, suppress, limits) with its compiled rules and
+ * domain lists; it holds a reference to cfg and takes ownership of rules, freemail and
+ * disposable.
+ */
+le_engine_t *le_engine_new(const le_config_t *cfg, le_rules_t *rules, le_domains_t *freemail,
+                           le_domains_t *disposable);
+void le_engine_free(le_engine_t *e);
+
+/* What one event did. */
+typedef struct {
+    bool dropped;     /* the table was full of contacts' visitors: the event was not scored */
+    bool new_visitor; /* its visitor was seen for the first time (or again after eviction) */
+    bool evicted;     /* an anonymous visitor was dropped to make room */
+    bool linked;      /* the visitor was linked to a contact by this event */
+    bool merged;      /* ... and brought anonymous scores into a contact that had others */
+    bool bad_email;   /* a form carried an e-mail field that is not a valid address */
+    uint32_t nfired;  /* behaviour rules that counted */
+    bool mql, mqa;    /* the lead (account) became an MQL (MQA) with this event */
+    char lead[33];    /* the lead's id: the contact's, else the visitor's */
+    float behaviour;  /* the lead's scores after the event */
+    int32_t fit;
+    uint32_t suppress; /* LE_SUP_* bits of the lead */
+} le_apply_t;
+
+/* Apply one event (decoded from the log). */
+void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out);
+
+typedef struct {
+    uint64_t visitors, contacts, accounts;
+    uint64_t events, dropped, evicted, merges, mqls, mqas, bad_emails;
+} le_engine_stats_t;
+
+void le_engine_stats(const le_engine_t *e, le_engine_stats_t *out);
+
+/*
+ * Describe the visitor with id (32 hex digits) or the contact with e-mail address or id, as
+ * one JSON object appended to out: scores (behaviour decayed to now, Unix seconds), grade,
+ * band, the rules that made them with their points, identity links, account, MQL state and
+ * suppression reasons. Returns 0, or -ENOENT when there is no such visitor or contact.
+ */
+int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *out);
+
+/* Every visitor's, contact's and account's state, as one msgpack document appended to out
+ * (the snapshot's payload). */
+void le_engine_save(const le_engine_t *e, le_buf_t *out);
+
+/* Replace e's state with a saved one. 0, or LE_ECORRUPT (e is then empty) with a reason. */
+int le_engine_load(le_engine_t *e, const void *data, size_t len, const char **why);
+
+/* Bytes of memory the state uses (the table, the index, rule parts, contacts, accounts). */
+size_t le_engine_memory(const le_engine_t *e);
+
+#endif

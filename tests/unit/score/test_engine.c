@@ -1,0 +1,320 @@
+/*
+ * test_engine.c: the scoring engine as a whole (score/engine.c, snapshot.c): a journey of
+ * page views and a demo form becomes exactly one MQL; the same journey by a bot, a GPC browser,
+ * a competitor or without an e-mail address does not; a second device merges into the contact
+ * without counting a `once` rule twice; a flood of visitors stays under limits.max_visitors
+ * and never drops a contact's visitor; a snapshot loads to the same state and goes on
+ * identically; broken snapshots are refused; the description shows what a user needs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+static const char *yaml =
+    "scoring:\n"
+    "  behaviour:\n"
+    "    rules:\n"
+    "      - {name: pricing page, when: {event: pageview, url: \"*/pricing*\"}, points: 15, "
+    "max_per_day: 1}\n"
+    "      - {name: product page, when: {event: pageview, url: \"*/product*\"}, points: 5}\n"
+    "      - {name: demo request, when: {event: form, form: demo}, points: 40, once: true}\n"
+    "  fit:\n"
+    "    rules:\n"
+    "      - {name: DACH, when: {country: [DE, AT, CH]}, points: 10}\n"
+    "      - {name: business network, when: {network: [business]}, points: 10}\n"
+    "      - {name: decision maker, when: {role: [decider]}, points: 15}\n"
+    "mql:\n"
+    "  behaviour: 50\n"
+    "  fit: 20\n"
+    "suppress:\n"
+    "  competitor_domains: [rival.example]\n"
+    "limits:\n"
+    "  max_visitors: 1000\n";
+
+static le_config_t *cfg;
+static const int64_t T0 = 1795000000000LL;
+
+static le_engine_t *engine(void) {
+    le_rules_t *r;
+    le_buf_t err = LE_BUF_INIT;
+    assert_int_equal(le_rules_build(cfg, &r, &err), 0);
+    le_buf_free(&err);
+    le_domains_t *fm = le_domains_new(), *dis = le_domains_new();
+    assert_int_equal(le_domains_add(fm, le_str("gmail.com")), 0);
+    assert_int_equal(le_domains_add(dis, le_str("mailinator.com")), 0);
+    return le_engine_new(cfg, r, fm, dis);
+}
+
+static int setup(void **state) {
+    (void)state;
+    le_buf_t err = LE_BUF_INIT;
+    if (le_config_load_string("t.yaml", yaml, strlen(yaml), &cfg, &err) != 0) {
+        fprintf(stderr, "%s", le_buf_cstr(&err));
+        return -1;
+    }
+    le_buf_free(&err);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    le_config_unref(cfg);
+    return 0;
+}
+
+/* An event of visitor vid (a number made into 32 hex digits) from a DACH business network. */
+typedef struct {
+    le_event_t ev;
+    le_kv_t fields[8];
+} evb_t;
+
+static void base(evb_t *b, unsigned vid, int64_t t) {
+    memset(b, 0, sizeof(*b));
+    b->ev.time_ms = t;
+    snprintf(b->ev.id, sizeof(b->ev.id), "%032x", vid);
+    b->ev.enriched = true;
+    b->ev.x.country_code = le_str("DE");
+    b->ev.x.network = LE_NET_BUSINESS;
+    b->ev.x.company = le_str("Acme GmbH");
+    b->ev.x.company_key = le_str("acme");
+    b->ev.x.domain = le_str("acme.example");
+    b->ev.x.browser = le_str("Chrome");
+}
+
+static le_apply_t pv(le_engine_t *e, unsigned vid, const char *url, int64_t t, bool bot, bool gpc) {
+    evb_t b;
+    base(&b, vid, t);
+    b.ev.type = LE_EV_PAGEVIEW;
+    b.ev.name = le_str("pageview");
+    b.ev.url = le_str(url);
+    b.ev.bot = bot;
+    b.ev.gpc = gpc;
+    le_apply_t out;
+    le_engine_apply(e, &b.ev, &out);
+    return out;
+}
+
+static le_apply_t demo(le_engine_t *e, unsigned vid, const char *email, int64_t t, bool gpc) {
+    evb_t b;
+    base(&b, vid, t);
+    b.ev.type = LE_EV_FORM;
+    b.ev.name = le_str("form");
+    b.ev.form_id = le_str("demo");
+    b.ev.gpc = gpc;
+    uint32_t n = 0;
+    if (email) b.fields[n++] = (le_kv_t){le_str("email"), le_str(email)};
+    b.fields[n++] = (le_kv_t){le_str("Job-Title"), le_str("Geschäftsführer")};
+    b.fields[n++] = (le_kv_t){le_str("phone"), le_str("030 1234567")};
+    b.fields[n++] = (le_kv_t){le_str("company"), le_str("ACME GmbH & Co. KG")};
+    b.fields[n++] = (le_kv_t){le_str("plz"), le_str("1011")};
+    b.ev.fields = b.fields;
+    b.ev.nfields = n;
+    le_apply_t out;
+    le_engine_apply(e, &b.ev, &out);
+    return out;
+}
+
+/* pricing, product, demo form: 15 + 5 + 40 = 60 behaviour, 10 + 10 (+15 decider) fit. */
+static int journey(le_engine_t *e, unsigned vid, const char *email, bool bot, bool gpc) {
+    int mqls = 0;
+    mqls += pv(e, vid, "https://x.example/pricing", T0, bot, gpc).mql;
+    mqls += pv(e, vid, "https://x.example/product/a", T0 + 60000, bot, gpc).mql;
+    mqls += demo(e, vid, email, T0 + 120000, gpc).mql;
+    mqls += pv(e, vid, "https://x.example/thanks", T0 + 180000, bot, gpc).mql;
+    mqls += pv(e, vid, "https://x.example/product/b", T0 + 240000, bot, gpc).mql;
+    return mqls;
+}
+
+static void test_journey_one_mql(void **state) {
+    (void)state;
+    le_engine_t *e = engine();
+    le_apply_t a = pv(e, 1, "https://x.example/pricing", T0, false, false);
+    assert_true(a.new_visitor);
+    assert_int_equal(a.nfired, 1);
+    assert_false(a.mql);
+    a = pv(e, 1, "https://x.example/product/a", T0 + 60000, false, false);
+    a = demo(e, 1, "  Jane.Doe@ACME.example ", T0 + 120000, false);
+    assert_true(a.linked);
+    assert_true(a.mql);
+    assert_float_equal(a.behaviour, 60.0, 0.1);
+    assert_int_equal(a.fit, 35);
+    a = pv(e, 1, "https://x.example/product/b", T0 + 180000, false, false);
+    assert_false(a.mql); /* once per lead */
+    le_engine_stats_t st;
+    le_engine_stats(e, &st);
+    assert_int_equal(st.mqls, 1);
+    assert_int_equal(st.contacts, 1);
+    assert_int_equal(st.accounts, 1);
+
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_engine_describe(e, "Jane.Doe@ACME.example", (uint32_t)(T0 / 1000), &out),
+                     0);
+    const char *j = le_buf_cstr(&out);
+    assert_non_null(strstr(j, "\"kind\":\"contact\""));
+    assert_non_null(strstr(j, "\"email\":\"Jane.Doe@acme.example\""));
+    assert_non_null(strstr(j, "\"rule\":\"demo request\""));
+    assert_non_null(strstr(j, "\"role\":\"decider\""));
+    assert_non_null(strstr(j, "\"phone\":\"+49301234567\""));
+    assert_non_null(strstr(j, "\"grade\":\"B\""));
+    assert_non_null(strstr(j, "\"mql\":true"));
+    assert_non_null(strstr(j, "\"quality\":[\"bad_postal\"]")); /* 1011 is not a German PLZ */
+    assert_non_null(strstr(j, "\"key\":\"acme\""));
+    /* the visitor id finds its contact too */
+    le_buf_reset(&out);
+    char vid[33];
+    snprintf(vid, sizeof(vid), "%032x", 1);
+    assert_int_equal(le_engine_describe(e, vid, 0, &out), 0);
+    assert_non_null(strstr(le_buf_cstr(&out), "\"kind\":\"contact\""));
+    le_buf_reset(&out);
+    assert_int_equal(le_engine_describe(e, "nobody@acme.example", 0, &out), -ENOENT);
+    le_buf_free(&out);
+    le_engine_free(e);
+}
+
+static void test_suppressed_journeys(void **state) {
+    (void)state;
+    le_engine_t *e = engine();
+    assert_int_equal(journey(e, 10, "bot@acme.example", true, false), 0);
+    assert_int_equal(journey(e, 11, "gpc@acme.example", false, true), 0);
+    assert_int_equal(journey(e, 12, "spy@rival.example", false, false), 0);
+    assert_int_equal(journey(e, 13, NULL, false, false), 0); /* no contact */
+    assert_int_equal(journey(e, 14, "not-an-address", false, false), 0);
+    assert_int_equal(journey(e, 15, "real@acme.example", false, false), 1);
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_engine_describe(e, "spy@rival.example", 0, &out), 0);
+    assert_non_null(strstr(le_buf_cstr(&out), "\"suppressed\":[\"competitor\"]"));
+    assert_non_null(strstr(le_buf_cstr(&out), "\"mql\":false"));
+    le_buf_reset(&out);
+    assert_int_equal(le_engine_describe(e, "bot@acme.example", 0, &out), 0);
+    assert_non_null(strstr(le_buf_cstr(&out), "\"suppressed\":[\"bot\"]"));
+    le_buf_free(&out);
+    le_engine_stats_t st;
+    le_engine_stats(e, &st);
+    assert_int_equal(st.bad_emails, 1);
+    le_engine_free(e);
+}
+
+static void test_second_device_merges(void **state) {
+    (void)state;
+    le_engine_t *e = engine();
+    /* device 1 asks for a demo; device 2 does too, with the same address in other case */
+    demo(e, 21, "max@acme.example", T0, false);
+    pv(e, 22, "https://x.example/pricing", T0 + 1000, false, false);
+    le_apply_t a = demo(e, 22, "MAX@ACME.EXAMPLE", T0 + 2000, false);
+    assert_true(a.linked);
+    assert_false(a.merged); /* the local part keeps its case: another contact */
+    le_engine_stats_t st;
+    le_engine_stats(e, &st);
+    assert_int_equal(st.contacts, 2);
+    le_engine_free(e);
+
+    e = engine();
+    demo(e, 21, "max@acme.example", T0, false);
+    pv(e, 22, "https://x.example/pricing", T0 + 1000, false, false);
+    a = demo(e, 22, "max@ACME.example", T0 + 2000, false);
+    assert_true(a.merged);
+    assert_float_equal(a.behaviour, 55.0, 0.1); /* 40 once, not twice, + 15 pricing */
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_engine_describe(e, "max@acme.example", 0, &out), 0);
+    const char *j = le_buf_cstr(&out);
+    char v1[33], v2[33];
+    snprintf(v1, sizeof(v1), "%032x", 21);
+    snprintf(v2, sizeof(v2), "%032x", 22);
+    assert_non_null(strstr(j, v1));
+    assert_non_null(strstr(j, v2));
+    le_buf_free(&out);
+    le_engine_free(e);
+}
+
+static void test_flood_stays_bounded(void **state) {
+    (void)state;
+    le_engine_t *e = engine();
+    journey(e, 1, "keep@acme.example", false, false);
+    for (unsigned i = 0; i < 20000; i++)
+        pv(e, 1000 + i, "https://x.example/", T0 + 1000000 + i * 1000LL, false, false);
+    le_engine_stats_t st;
+    le_engine_stats(e, &st);
+    assert_true(st.visitors <= 1000);
+    assert_true(st.evicted >= 19000);
+    /* the contact's visitor is still there */
+    char vid[33];
+    snprintf(vid, sizeof(vid), "%032x", 1);
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_engine_describe(e, vid, 0, &out), 0);
+    /* the most recent visitors survive, the oldest anonymous ones went first */
+    le_buf_reset(&out);
+    snprintf(vid, sizeof(vid), "%032x", 1000 + 19999);
+    assert_int_equal(le_engine_describe(e, vid, 0, &out), 0);
+    le_buf_reset(&out);
+    snprintf(vid, sizeof(vid), "%032x", 1000);
+    assert_int_equal(le_engine_describe(e, vid, 0, &out), -ENOENT);
+    le_buf_free(&out);
+    le_engine_free(e);
+}
+
+static void test_snapshot_round_trip(void **state) {
+    (void)state;
+    le_engine_t *a = engine(), *b = engine();
+    for (unsigned i = 0; i < 30; i++)
+        journey(a, 100 + i, i % 3 ? NULL : "x@acme.example", i == 7, false);
+    for (unsigned i = 0; i < 3000; i++)
+        pv(a, 5000 + i, "https://x.example/product", T0 + 5000000 + i * 10LL, false, false);
+    le_buf_t s1 = LE_BUF_INIT, s2 = LE_BUF_INIT;
+    le_engine_save(a, &s1);
+    const char *why = NULL;
+    assert_int_equal(le_engine_load(b, s1.data, s1.len, &why), 0);
+    le_engine_save(b, &s2);
+    assert_int_equal(s1.len, s2.len);
+    assert_memory_equal(s1.data, s2.data, s1.len);
+    /* both go on the same way, evictions included */
+    for (unsigned i = 0; i < 2000; i++) {
+        pv(a, 9000 + i, "https://x.example/pricing", T0 + 9000000 + i * 10LL, false, false);
+        pv(b, 9000 + i, "https://x.example/pricing", T0 + 9000000 + i * 10LL, false, false);
+    }
+    journey(a, 120, "y@acme.example", false, false);
+    journey(b, 120, "y@acme.example", false, false);
+    le_buf_reset(&s1);
+    le_buf_reset(&s2);
+    le_engine_save(a, &s1);
+    le_engine_save(b, &s2);
+    assert_int_equal(s1.len, s2.len);
+    assert_memory_equal(s1.data, s2.data, s1.len);
+
+    /* broken snapshots are refused and leave an empty engine */
+    for (size_t cut = 1; cut < s1.len; cut += s1.len / 97 + 1) {
+        assert_int_equal(le_engine_load(b, s1.data, cut, &why), LE_ECORRUPT);
+        assert_non_null(why);
+    }
+    char *bad = malloc(s1.len);
+    memcpy(bad, s1.data, s1.len);
+    bad[3] ^= 0x55;
+    (void)le_engine_load(b, bad, s1.len, &why); /* must not crash; may fail */
+    free(bad);
+    le_engine_stats_t st;
+    assert_int_equal(le_engine_load(b, "\x80", 1, &why), LE_ECORRUPT);
+    le_engine_stats(b, &st);
+    assert_int_equal(st.visitors, 0);
+    assert_int_equal(st.contacts, 0);
+    le_buf_free(&s1);
+    le_buf_free(&s2);
+    le_engine_free(a);
+    le_engine_free(b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_journey_one_mql),      cmocka_unit_test(test_suppressed_journeys),
+        cmocka_unit_test(test_second_device_merges), cmocka_unit_test(test_flood_stays_bounded),
+        cmocka_unit_test(test_snapshot_round_trip),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
