@@ -181,6 +181,8 @@ static const directive_t table[] = {
     ENUM("store.fsync", store.fsync, fsync_names, "interval"),
     DUR_MS("store.fsync_interval", store.fsync_interval_ms, 1, 10 * SEC, "10ms"),
     SIZE("store.buffer_limit", store.buffer_limit, MIB, 4 * GIB, "64M"),
+    DUR_MS("store.snapshot_interval", store.snapshot_interval_ms, 0, 7 * DAY, "5m"),
+    BOOL("store.retain_log", store.retain_log, "false"),
 
     {"enrich.databases", T_DBLIST, F(enrich.databases), .off2 = O(enrich.ndatabases)},
     STR("enrich.language", enrich.language, "en", check_language, 0),

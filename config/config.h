@@ -233,7 +233,9 @@ typedef struct le_config_s {
         uint64_t segment_size;
         le_fsync_mode_t fsync;
         uint32_t fsync_interval_ms;
-        uint64_t buffer_limit; /* bytes queued for the writer before appends are refused */
+        uint64_t buffer_limit;         /* bytes queued for the writer before appends are refused */
+        uint32_t snapshot_interval_ms; /* 0: only at shutdown */
+        bool retain_log;               /* keep segments a snapshot covers */
     } store;
 
     struct {

@@ -587,6 +587,8 @@ int le_phone_e164(le_str_t in, const char *country_iso2, char *out, size_t cap, 
         num[nn++] = dig[i];
     }
     if (nn < 8 || nn > 15) goto invalid;
+    /* "+4 (0)30 ...": dropping the zero must not make it another plan's number ("+430..."). */
+    if (zero_at >= 0 && plan_by_code(num, nn)) goto invalid;
     return phone_out("", 0, num, nn, out, cap, outlen);
 
 invalid:

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "scorer.h"
 
 struct le_admin_s {
     struct event_base *base;
@@ -28,6 +29,7 @@ struct le_admin_s {
     le_evlog_t *log;
     le_metrics_t *const *blocks;
     size_t nblocks;
+    le_scorer_t *scorer; /* may be NULL */
 };
 
 static void reply(struct evhttp_request *req, int code, const char *reason, const char *ctype,
@@ -99,8 +101,21 @@ static void on_request(struct evhttp_request *req, void *arg) {
     } else if (strcmp(path, "/metrics") == 0) {
         le_buf_t out = LE_BUF_INIT;
         le_metrics_render(&out, a->blocks, a->nblocks, a->log);
+        if (a->scorer) le_scorer_metrics(a->scorer, &out);
         reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
         le_buf_free(&out);
+    } else if (strncmp(path, "/v1/visitors/", 13) == 0 && a->scorer) {
+        /* a visitor id, a contact id or an e-mail address (percent-encoded) */
+        char *key = evhttp_uridecode(path + 13, 0, NULL);
+        le_buf_t out = LE_BUF_INIT;
+        if (key && *key && strlen(key) <= 320 && le_scorer_describe(a->scorer, key, &out) == 0) {
+            le_buf_append(&out, "\n", 1);
+            reply(req, 200, "OK", "application/json", out.data, out.len);
+        } else {
+            reply(req, 404, "Not Found", "application/json", "{\"error\":\"not found\"}\n", 22);
+        }
+        le_buf_free(&out);
+        free(key);
     } else {
         reply_text(req, 404, "Not Found", "not found\n");
     }
@@ -113,7 +128,7 @@ static void *run(void *arg) {
 }
 
 int le_admin_start(le_admin_t **out, le_config_t *cfg, le_evlog_t *log, le_metrics_t *const *blocks,
-                   size_t nblocks, uint16_t *bound) {
+                   size_t nblocks, le_scorer_t *scorer, uint16_t *bound) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, (void (*)(void))evthread_use_pthreads);
     le_admin_t *a = le_xcalloc(1, sizeof(*a));
@@ -121,6 +136,7 @@ int le_admin_start(le_admin_t **out, le_config_t *cfg, le_evlog_t *log, le_metri
     a->log = log;
     a->blocks = blocks;
     a->nblocks = nblocks;
+    a->scorer = scorer;
     pthread_mutex_init(&a->mu, NULL);
     a->base = event_base_new();
     a->http = evhttp_new(a->base);

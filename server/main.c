@@ -27,22 +27,30 @@
 #include "evlog.h"
 #include "log.h"
 #include "rules.h"
+#include "scorer.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG "config/leadedge.yaml"
 
 int le_events_main(int argc, char **argv);
 int le_lookup_main(int argc, char **argv);
+int le_visitor_main(int argc, char **argv);
+int le_state_main(int argc, char **argv);
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: leadedge [-c FILE]                 serve (default config: %s)\n"
+            "usage: leadedge [-c FILE] [--repair]      serve (default config: %s); --repair\n"
+            "                                          cuts a damaged event log at the damage\n"
             "       leadedge --check-config [-c FILE]  validate the config and exit\n"
             "       leadedge events [-c FILE] [--json] [--follow]\n"
             "                                          print stored events\n"
             "       leadedge lookup IP [--ua UA] [--lang ACCEPT-LANGUAGE] [-c FILE]\n"
             "       leadedge lookup --ua-stdin [-c FILE]\n"
             "                                          what leadedge derives for an IP / UA\n"
+            "       leadedge visitor ID|EMAIL [-c FILE] [--json]\n"
+            "                                          a visitor's or contact's scores\n"
+            "       leadedge state [-c FILE] [--no-snapshot]\n"
+            "                                          digest and counts of all scores\n"
             "       leadedge --version | --help\n",
             DEFAULT_CONFIG);
 }
@@ -51,6 +59,7 @@ typedef struct {
     const char *path;
     le_config_t *cfg;
     le_evlog_t *log;
+    le_scorer_t *scorer;
     le_enrich_t *enrich; /* the tables the workers were last given */
     uv_timer_t enrich_check;
     char *enrich_error; /* the last reload failure, logged once */
@@ -204,7 +213,45 @@ static void on_signal(uv_signal_t *h, int signum) {
     uv_close((uv_handle_t *)&s->enrich_check, NULL);
 }
 
-static int serve(const char *path) {
+/* --repair: read the whole log and cut it at the first damaged frame (later segments are set
+ * aside as *.corrupt, not deleted). 0 when it is whole or was repaired. */
+static int repair_log(const char *dir) {
+    le_logreader_t *r;
+    char *msg = NULL;
+    int rc = le_logreader_open(dir, (le_logpos_t){0, 0}, &r, &msg);
+    if (rc == -ENOENT) return 0;
+    if (rc) {
+        le_log(LE_LOG_ERROR, "repair: %s", msg);
+        free(msg);
+        return rc;
+    }
+    const void *p;
+    size_t len;
+    while ((rc = le_logreader_next(r, (le_logpos_t){UINT32_MAX, UINT64_MAX}, &p, &len, &msg)) ==
+           1) {}
+    le_logpos_t at = le_logreader_pos(r);
+    le_logreader_close(r);
+    if (rc == 0) return 0;
+    if (rc != LE_ECORRUPT) {
+        le_log(LE_LOG_ERROR, "repair: %s", msg);
+        free(msg);
+        return rc;
+    }
+    le_log(LE_LOG_WARN, "repair: %s", msg);
+    free(msg);
+    uint64_t dropped = 0;
+    if ((rc = le_evlog_repair(dir, at, &dropped, &msg)) != 0) {
+        le_log(LE_LOG_ERROR, "repair: %s", msg);
+        free(msg);
+        return rc;
+    }
+    le_log(LE_LOG_WARN,
+           "repair: the log was cut at segment %u offset %llu; %llu bytes set aside as *.corrupt",
+           at.seg, (unsigned long long)at.off, (unsigned long long)dropped);
+    return 0;
+}
+
+static int serve(const char *path, bool repair) {
     server_t s = {0};
     int rc = 1;
     s.path = path;
@@ -236,10 +283,12 @@ static int serve(const char *path) {
     char *msg = NULL;
     le_evlog_opts_t lo = {s.cfg->store.data_dir, s.cfg->store.segment_size, s.cfg->store.fsync,
                           s.cfg->store.fsync_interval_ms, s.cfg->store.buffer_limit};
-    int e = le_evlog_open(&s.log, &lo, &msg);
+    int e = repair ? repair_log(s.cfg->store.data_dir) : 0;
+    if (e == 0) e = le_evlog_open(&s.log, &lo, &msg);
     if (e != 0) {
-        le_log(LE_LOG_ERROR, "event log %s: %s", s.cfg->store.data_dir,
-               msg ? msg : strerror(e < 0 && e > -4096 ? -e : EIO));
+        le_log(LE_LOG_ERROR, "event log %s: %s%s", s.cfg->store.data_dir,
+               msg ? msg : strerror(e < 0 && e > -4096 ? -e : EIO),
+               e == LE_ECORRUPT && !repair ? " (start with --repair to cut the log there)" : "");
         free(msg);
         uv_close((uv_handle_t *)&s.enrich_check, NULL);
         uv_run(loop, UV_RUN_NOWAIT);
@@ -247,6 +296,18 @@ static int serve(const char *path) {
         le_config_unref(s.cfg);
         return 1;
     }
+    /* Scores: the snapshot plus a replay of the log after it, before any request. */
+    le_scorer_start_t sst;
+    e = le_scorer_open(&s.scorer, s.cfg, s.log, &sst, &msg);
+    if (e != 0) {
+        le_log(LE_LOG_ERROR, "scoring: %s%s", msg ? msg : strerror(e < 0 && e > -4096 ? -e : EIO),
+               e == LE_ECORRUPT && !repair ? " (start with --repair to cut the log there)" : "");
+        free(msg);
+        goto out;
+    }
+    le_log(LE_LOG_INFO, "scoring: %s, replayed %llu events in %.2f s",
+           sst.snapshot_loaded ? "snapshot loaded" : "no snapshot",
+           (unsigned long long)sst.replayed, sst.replay_seconds);
 
     uint32_t n = s.cfg->server.workers;
     int *fds = le_xcalloc(n, sizeof(int));
@@ -277,7 +338,8 @@ static int serve(const char *path) {
     }
     free(fds);
     uint16_t admin_port = 0;
-    if (le_admin_start(&s.admin, s.cfg, s.log, s.blocks, n, &admin_port) != 0) goto stop_workers;
+    if (le_admin_start(&s.admin, s.cfg, s.log, s.blocks, n, s.scorer, &admin_port) != 0)
+        goto stop_workers;
     le_log(LE_LOG_INFO,
            "leadedge %s listening on %s:%u with %u workers; admin on port %u; data in %s",
            LE_VERSION, s.cfg->server.listen_host, bound, n, admin_port, s.cfg->store.data_dir);
@@ -302,6 +364,7 @@ out:
         le_evlog_stats_t st;
         int fe = le_evlog_flush(s.log);
         le_evlog_stats(s.log, &st);
+        le_scorer_close(s.scorer); /* scores what is durable, saves a snapshot */
         le_evlog_close(s.log);
         if (fe != 0) rc = 1;
         le_log(LE_LOG_INFO, "event log flushed: %llu events written this run%s",
@@ -325,15 +388,15 @@ out:
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "events") == 0) return le_events_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "lookup") == 0) return le_lookup_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "visitor") == 0) return le_visitor_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "state") == 0) return le_state_main(argc - 1, argv + 1);
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"check-config", no_argument, NULL, 'k'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'k'},
+        {"repair", no_argument, NULL, 'R'},       {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *path = DEFAULT_CONFIG;
-    bool check = false;
+    bool check = false, repair = false;
     int ch;
     while ((ch = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (ch) {
@@ -342,6 +405,9 @@ int main(int argc, char **argv) {
                 break;
             case 'k':
                 check = true;
+                break;
+            case 'R':
+                repair = true;
                 break;
             case 'V':
                 printf("leadedge %s\n", LE_VERSION);
@@ -377,5 +443,5 @@ int main(int argc, char **argv) {
         le_config_unref(cfg);
         return 0;
     }
-    return serve(path);
+    return serve(path, repair);
 }

@@ -773,6 +773,28 @@ void le_evlog_close(le_evlog_t *l) {
     free(l);
 }
 
+int le_evlog_drop_before(le_evlog_t *l, uint32_t seg) {
+    pthread_mutex_lock(&l->mu);
+    uint32_t current = l->durable.seg;
+    pthread_mutex_unlock(&l->mu);
+    if (seg > current) seg = current;
+    uint32_t *segs;
+    size_t n;
+    int rc = list_segments(l->dirfd, &segs, &n), dropped = 0;
+    if (rc) return rc;
+    for (size_t i = 0; i < n && segs[i] < seg; i++) {
+        char name[SEG_NAME_MAX];
+        seg_name(name, segs[i]);
+        if (unlinkat(l->dirfd, name, 0) == 0)
+            dropped++;
+        else if (!rc)
+            rc = -errno;
+    }
+    free(segs);
+    if (dropped && l->mode != LE_FSYNC_NEVER) (void)fsync(l->dirfd);
+    return rc ? rc : dropped;
+}
+
 le_logpos_t le_evlog_durable(le_evlog_t *l) {
     pthread_mutex_lock(&l->mu);
     le_logpos_t p = l->durable;

@@ -139,6 +139,13 @@ le_logpos_t le_logreader_pos(const le_logreader_t *r);
 void le_logreader_close(le_logreader_t *r);
 
 /*
+ * Delete the segments numbered below seg (never the one being written): a snapshot covers
+ * them. Returns how many were deleted, or -errno (the first failure; the rest are tried).
+ * Thread-safe.
+ */
+int le_evlog_drop_before(le_evlog_t *l, uint32_t seg);
+
+/*
  * Repair for `--repair`: cut the log at pos (a damaged frame found by a reader or by open):
  * the segment is truncated there and every later segment is renamed to *.log.corrupt, so that
  * nothing is deleted. Refuses (LE_EINVAL) while the log is open for writing. 0, or -errno with

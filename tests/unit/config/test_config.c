@@ -287,7 +287,7 @@ static void test_shipped_config(void **state) {
         assert_true(found);
     }
     assert_int_equal(n, nkeys);
-    assert_int_equal(nkeys, 73);
+    assert_int_equal(nkeys, 75);
     le_config_unref(c);
     le_config_unref(d);
 }

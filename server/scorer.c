@@ -1,0 +1,326 @@
+/*
+ * scorer.c: start-up replay, following the durable log, snapshots (scorer.h).
+ */
+#include "scorer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+#include "lists.h"
+#include "log.h"
+#include "record.h"
+#include "rules.h"
+#include "snapshot.h"
+
+#define BATCH 4096  /* records applied per hold of the engine's mutex */
+#define WAIT_MS 200 /* longest sleep between looks at the log */
+
+struct le_scorer_s {
+    le_config_t *cfg;
+    le_evlog_t *log; /* NULL: offline (CLI) */
+    le_engine_t *eng;
+    pthread_mutex_t mu; /* guards eng and pos */
+    le_logreader_t *rd;
+    le_logpos_t pos; /* applied up to here */
+    le_logpos_t snap_pos;
+    pthread_t thread;
+    bool running;
+    atomic_bool stop;
+    uint64_t next_snapshot_ms;
+    le_arena_t arena;
+    atomic_uint_fast64_t applied, mqls, mqas, snapshots, snapshot_failures, log_errors;
+};
+
+static char *msgf(const char *fmt, ...) LE_PRINTF(1, 2);
+static char *msgf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
+    va_end(ap);
+    return s ? s : le_xstrdup("out of memory");
+}
+
+static uint64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A domain list: the file the config names, else the built-in one. */
+static le_domains_t *load_list(const char *path, const char *builtin, unsigned long len,
+                               const char *what, le_buf_t *err) {
+    le_domains_t *d = le_domains_new();
+    int rc = path ? le_domains_load_file(d, path, err)
+                  : le_domains_load(d, what, (le_str_t){builtin, len}, err);
+    if (rc != 0) {
+        le_domains_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* Apply records up to end, at most max of them (0: no limit). Returns records applied, or
+ * a negative error with *msg. Called with s->mu held. */
+static int64_t apply_upto(le_scorer_t *s, le_logpos_t end, size_t max, char **msg) {
+    int64_t n = 0;
+    const void *p;
+    size_t len;
+    int rc = 0;
+    while ((max == 0 || (size_t)n < max) &&
+           (rc = le_logreader_next(s->rd, end, &p, &len, msg)) == 1) {
+        le_event_t ev;
+        le_arena_reset(&s->arena);
+        if (le_record_decode(p, len, &ev, &s->arena) != 0) {
+            /* a frame with a valid checksum but a record this version cannot read: skip it,
+             * loudly, rather than stop scoring */
+            atomic_fetch_add(&s->log_errors, 1);
+            le_log(LE_LOG_WARN, "scoring: undecodable record at segment %u offset %llu skipped",
+                   le_logreader_pos(s->rd).seg, (unsigned long long)le_logreader_pos(s->rd).off);
+            continue;
+        }
+        le_apply_t out;
+        le_engine_apply(s->eng, &ev, &out);
+        n++;
+        if (out.mql) {
+            atomic_fetch_add(&s->mqls, 1);
+            if (s->log)
+                le_log(LE_LOG_INFO, "mql: lead %s (behaviour %.1f, fit %d)", out.lead,
+                       (double)out.behaviour, out.fit);
+        }
+        if (out.mqa) atomic_fetch_add(&s->mqas, 1);
+    }
+    s->pos = le_logreader_pos(s->rd);
+    atomic_fetch_add(&s->applied, (uint64_t)n);
+    if (max && (size_t)n == max) return n;
+    return rc < 0 ? rc : n;
+}
+
+/* Save the state at s->pos; delete the segments it covers. */
+static void snapshot(le_scorer_t *s) {
+    le_buf_t b = LE_BUF_INIT;
+    pthread_mutex_lock(&s->mu);
+    le_logpos_t pos = s->pos;
+    if (pos.seg == 0) pos = le_evlog_durable(s->log); /* nothing read yet: where it starts */
+    le_engine_save(s->eng, &b);
+    pthread_mutex_unlock(&s->mu);
+    char *msg = NULL;
+    if (le_snapshot_write(s->cfg->store.data_dir, pos, b.data, b.len, &msg) != 0) {
+        atomic_fetch_add(&s->snapshot_failures, 1);
+        le_log(LE_LOG_ERROR, "%s; the log is kept until a snapshot succeeds", msg);
+        free(msg);
+    } else {
+        atomic_fetch_add(&s->snapshots, 1);
+        s->snap_pos = pos;
+        le_log(LE_LOG_DEBUG, "snapshot: %zu bytes at segment %u offset %llu", b.len, pos.seg,
+               (unsigned long long)pos.off);
+        if (!s->cfg->store.retain_log) {
+            int rc = le_evlog_drop_before(s->log, pos.seg);
+            if (rc < 0)
+                le_log(LE_LOG_WARN, "snapshot: deleting covered log segments: %s", strerror(-rc));
+        }
+    }
+    le_buf_free(&b);
+}
+
+static void *run(void *arg) {
+    le_scorer_t *s = arg;
+    uint32_t interval = s->cfg->store.snapshot_interval_ms;
+    s->next_snapshot_ms = interval ? mono_ms() + interval : 0;
+    while (!atomic_load(&s->stop)) {
+        le_logpos_t end = le_evlog_wait(s->log, s->pos, WAIT_MS);
+        for (;;) {
+            char *msg = NULL;
+            pthread_mutex_lock(&s->mu);
+            int64_t n = apply_upto(s, end, BATCH, &msg);
+            pthread_mutex_unlock(&s->mu);
+            if (n < 0) {
+                /* the log under the scorer is damaged: stop scoring, keep serving; the
+                 * events are still appended, and a restart (with --repair) picks up */
+                atomic_fetch_add(&s->log_errors, 1);
+                le_log(LE_LOG_ERROR, "scoring stopped: %s", msg ? msg : "log read failed");
+                free(msg);
+                return NULL;
+            }
+            if (n < BATCH) break;
+        }
+        if (s->next_snapshot_ms && mono_ms() >= s->next_snapshot_ms) {
+            snapshot(s);
+            s->next_snapshot_ms = mono_ms() + interval;
+        }
+    }
+    return NULL;
+}
+
+int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scorer_start_t *st,
+                   char **msg) {
+    *out = NULL;
+    *msg = NULL;
+    bool no_snapshot = st->no_snapshot;
+    memset(st, 0, sizeof(*st));
+    st->no_snapshot = no_snapshot;
+    le_buf_t err = LE_BUF_INIT;
+    le_rules_t *rules = NULL;
+    if (le_rules_build(cfg, &rules, &err) != 0) {
+        *msg = le_xstrdup(le_buf_cstr(&err));
+        le_buf_free(&err);
+        return LE_EINVAL;
+    }
+    le_domains_t *fm = load_list(cfg->identity.freemail_domains, le_builtin_freemail,
+                                 le_builtin_freemail_len, "built-in freemail list", &err);
+    le_domains_t *dis = load_list(cfg->identity.disposable_domains, le_builtin_disposable,
+                                  le_builtin_disposable_len, "built-in disposable list", &err);
+    if (!fm || !dis) {
+        *msg = le_xstrdup(le_buf_cstr(&err));
+        le_buf_free(&err);
+        le_rules_free(rules);
+        le_domains_free(fm);
+        le_domains_free(dis);
+        return LE_EINVAL;
+    }
+    le_buf_free(&err);
+
+    le_scorer_t *s = le_xcalloc(1, sizeof(*s));
+    s->cfg = le_config_ref(cfg);
+    s->log = log;
+    s->eng = le_engine_new(cfg, rules, fm, dis);
+    pthread_mutex_init(&s->mu, NULL);
+    le_arena_init(&s->arena, NULL, 0);
+
+    uint64_t t0 = mono_ms();
+    le_buf_t snap = LE_BUF_INIT;
+    le_logpos_t from = {0, 0};
+    int rc = no_snapshot ? -ENOENT : le_snapshot_read(cfg->store.data_dir, &from, &snap, msg);
+    if (rc == 0) {
+        const char *why = NULL;
+        if (le_engine_load(s->eng, snap.data, snap.len, &why) != 0) {
+            rc = LE_ECORRUPT;
+            *msg = msgf("%s/" LE_SNAPSHOT_FILE ": %s", cfg->store.data_dir, why);
+        } else {
+            st->snapshot_loaded = true;
+            s->snap_pos = from;
+        }
+    } else if (rc == -ENOENT) {
+        rc = 0;
+    }
+    le_buf_free(&snap);
+    if (rc == 0) rc = le_logreader_open(cfg->store.data_dir, from, &s->rd, msg);
+    if (rc == 0) {
+        le_logpos_t end = log ? le_evlog_durable(log) : (le_logpos_t){UINT32_MAX, UINT64_MAX};
+        int64_t n = apply_upto(s, end, 0, msg);
+        if (n < 0) {
+            rc = (int)n;
+            if (rc == LE_ECORRUPT) st->corrupt_at = le_logreader_pos(s->rd);
+        } else {
+            st->replayed = (uint64_t)n;
+        }
+    }
+    st->replay_seconds = (double)(mono_ms() - t0) / 1000.0;
+    if (rc == 0 && log) {
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int e = pthread_create(&s->thread, NULL, run, s);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (e) {
+            rc = -e;
+            *msg = msgf("scoring: cannot start its thread: %s", strerror(e));
+        } else {
+            pthread_setname_np(s->thread, "le-score");
+            s->running = true;
+        }
+    }
+    if (rc) {
+        s->log = NULL; /* no final snapshot */
+        le_scorer_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void le_scorer_close(le_scorer_t *s) {
+    if (!s) return;
+    if (s->running) {
+        atomic_store(&s->stop, true);
+        pthread_join(s->thread, NULL);
+        /* what became durable since the thread's last look */
+        char *msg = NULL;
+        pthread_mutex_lock(&s->mu);
+        int64_t n = apply_upto(s, le_evlog_durable(s->log), 0, &msg);
+        pthread_mutex_unlock(&s->mu);
+        if (n < 0) {
+            le_log(LE_LOG_ERROR, "scoring: %s", msg ? msg : "log read failed");
+            free(msg);
+        } else {
+            snapshot(s);
+        }
+    }
+    le_logreader_close(s->rd);
+    le_engine_free(s->eng);
+    le_arena_free(&s->arena);
+    pthread_mutex_destroy(&s->mu);
+    le_config_unref(s->cfg);
+    free(s);
+}
+
+int le_scorer_describe(le_scorer_t *s, const char *key, le_buf_t *out) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    pthread_mutex_lock(&s->mu);
+    int rc = le_engine_describe(s->eng, key, (uint32_t)ts.tv_sec, out);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void le_scorer_dump(le_scorer_t *s, le_buf_t *out) {
+    pthread_mutex_lock(&s->mu);
+    le_engine_save(s->eng, out);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void le_scorer_metrics(le_scorer_t *s, le_buf_t *out) {
+    le_engine_stats_t st;
+    pthread_mutex_lock(&s->mu);
+    le_engine_stats(s->eng, &st);
+    size_t mem = le_engine_memory(s->eng);
+    pthread_mutex_unlock(&s->mu);
+    le_buf_printf(out,
+                  "# TYPE leadedge_scoring_events_total counter\n"
+                  "leadedge_scoring_events_total %llu\n"
+                  "# TYPE leadedge_mql_total counter\nleadedge_mql_total %llu\n"
+                  "# TYPE leadedge_mqa_total counter\nleadedge_mqa_total %llu\n"
+                  "# TYPE leadedge_visitors gauge\nleadedge_visitors %llu\n"
+                  "# TYPE leadedge_contacts gauge\nleadedge_contacts %llu\n"
+                  "# TYPE leadedge_accounts gauge\nleadedge_accounts %llu\n"
+                  "# TYPE leadedge_visitors_evicted_total counter\n"
+                  "leadedge_visitors_evicted_total %llu\n"
+                  "# TYPE leadedge_scoring_dropped_total counter\n"
+                  "leadedge_scoring_dropped_total %llu\n"
+                  "# TYPE leadedge_identity_merges_total counter\n"
+                  "leadedge_identity_merges_total %llu\n"
+                  "# TYPE leadedge_forms_bad_email_total counter\n"
+                  "leadedge_forms_bad_email_total %llu\n"
+                  "# TYPE leadedge_scoring_memory_bytes gauge\nleadedge_scoring_memory_bytes %zu\n"
+                  "# TYPE leadedge_snapshots_total counter\nleadedge_snapshots_total %llu\n"
+                  "# TYPE leadedge_snapshot_failures_total counter\n"
+                  "leadedge_snapshot_failures_total %llu\n"
+                  "# TYPE leadedge_scoring_log_errors_total counter\n"
+                  "leadedge_scoring_log_errors_total %llu\n",
+                  (unsigned long long)st.events, (unsigned long long)st.mqls,
+                  (unsigned long long)st.mqas, (unsigned long long)st.visitors,
+                  (unsigned long long)st.contacts, (unsigned long long)st.accounts,
+                  (unsigned long long)st.evicted, (unsigned long long)st.dropped,
+                  (unsigned long long)st.merges, (unsigned long long)st.bad_emails, mem,
+                  (unsigned long long)atomic_load(&s->snapshots),
+                  (unsigned long long)atomic_load(&s->snapshot_failures),
+                  (unsigned long long)atomic_load(&s->log_errors));
+}
