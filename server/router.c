@@ -53,11 +53,13 @@ static uint32_t store(le_router_ctx_t *ctx, le_pixel_resp_t *resp) {
     le_metrics_add(m, LE_C_EV_BAD, resp->bad_events);
     for (uint32_t i = 0; i < resp->nevents; i++) {
         le_event_t *ev = &resp->events[i];
-        if (ctx->log && le_evlog_append(ctx->log, ev) != 0) {
+        uint64_t seq = 0;
+        if (ctx->log && le_evlog_append_seq(ctx->log, ev, &seq) != 0) {
             le_metrics_inc(m, LE_C_EV_REFUSED);
             refused++;
             continue;
         }
+        if (ctx->hold_forms && ev->type == LE_EV_FORM && seq > ctx->hold_seq) ctx->hold_seq = seq;
         if (ev->bot)
             le_metrics_inc(m, ev->type == LE_EV_PAGEVIEW ? LE_C_EV_BOT_PAGEVIEW
                               : ev->type == LE_EV_FORM   ? LE_C_EV_BOT

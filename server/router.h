@@ -24,6 +24,9 @@ typedef struct {
     le_metrics_t *metrics;
     le_enrich_t *enrich;      /* the worker's current tables; NULL: no enrichment */
     le_enrich_cache_t *cache; /* the worker's own */
+    bool hold_forms;          /* fsync always: forms are answered once durable */
+    uint64_t hold_seq;        /* out: the last form frame appended (le_evlog_append_seq), for the
+                          worker to hold the answer until le_evlog_synced() reaches it */
 } le_router_ctx_t;
 
 le_route_t le_router_match(le_str_t path);

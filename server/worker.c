@@ -44,6 +44,9 @@ struct le_worker_s {
     uv_loop_t loop;
     uv_tcp_t listener;
     uv_async_t wakeup;
+    uv_async_t durable; /* the log made more frames durable (held answers may go) */
+    int watch;          /* our le_evlog_watch handle; -1 when not holding answers */
+    uint32_t nheld;     /* connections holding an answer until its events are durable */
     uv_timer_t tick;
     uv_thread_t thread;
     int listen_fd;
@@ -83,7 +86,9 @@ struct conn_s {
     bool reading;
     bool lingering; /* shut down, discarding input until EOF or deadline */
     bool closed;
-    le_buf_t wbuf; /* bytes in flight with uv_write */
+    bool held;         /* waiting for the log to make hold_seq durable */
+    uint64_t hold_seq; /* answers in http.out go out once this frame is durable */
+    le_buf_t wbuf;     /* bytes in flight with uv_write */
     le_http_t http;
 };
 
@@ -146,6 +151,7 @@ static void conn_close(conn_t *c) {
     if (c->closed) return;
     c->closed = true;
     le_worker_t *w = c->w;
+    if (c->held) w->nheld--;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -197,8 +203,44 @@ static void on_write(uv_write_t *req, int status) {
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf);
 
+/*
+ * With fsync: always a form is acknowledged only once its record is durable: its answer (and
+ * any pipelined after it) stays in http.out, reading pauses, and the log's writer wakes us
+ * (w->durable) after its next batch. If the log fails instead, the connection is closed
+ * without an answer: nothing is ever acknowledged that is not on disk.
+ */
+static bool held_back(conn_t *c) {
+    le_worker_t *w = c->w;
+    if (!c->hold_seq) return false;
+    if (le_evlog_synced(w->log) >= c->hold_seq) {
+        c->hold_seq = 0;
+        if (c->held) {
+            c->held = false;
+            w->nheld--;
+        }
+        return false;
+    }
+    if (!le_evlog_healthy(w->log)) {
+        conn_close(c);
+        return true;
+    }
+    if (!c->held) {
+        c->held = true;
+        w->nheld++;
+    }
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+    le_evlog_arm(w->log, w->watch);
+    /* a batch that finished before the arm: look again on the next loop turn */
+    if (le_evlog_synced(w->log) >= c->hold_seq) uv_async_send(&w->durable);
+    return true;
+}
+
 static void flush(conn_t *c) {
     if (c->writing || c->closed) return;
+    if (held_back(c)) return;
     le_buf_t *o = &c->http.out;
     if (o->len) {
         uv_buf_t b = uv_buf_init(o->data, (unsigned)o->len);
@@ -272,6 +314,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     }
     if (c->lingering) return; /* discard until EOF */
     le_http_feed(&c->http, buf->base, (size_t)n);
+    if (c->w->router.hold_seq > c->hold_seq) c->hold_seq = c->w->router.hold_seq;
+    c->w->router.hold_seq = 0;
     arm(c);
     flush(c);
     /* Backpressure: a client that pipelines without reading waits for us. */
@@ -330,6 +374,8 @@ static void on_connection(uv_stream_t *server, int status) {
 
 static void close_all_handles(le_worker_t *w);
 
+static void release_held(le_worker_t *w);
+
 static void on_tick(uv_timer_t *t) {
     le_worker_t *w = le_container_of(t, le_worker_t, tick);
     uint64_t now = uv_now(&w->loop);
@@ -343,6 +389,7 @@ static void on_tick(uv_timer_t *t) {
         le_metrics_add(&w->metrics, LE_C_IP_MISS, st.ip_misses - w->seen.ip_misses);
         w->seen = st;
     }
+    release_held(w); /* a safety net for a lost wake-up */
     for (conn_t *c = w->conns, *next; c; c = next) {
         next = c->next;
         bool force = w->draining && now >= w->drain_deadline;
@@ -383,6 +430,25 @@ static void begin_drain(le_worker_t *w) {
 static void close_all_handles(le_worker_t *w) {
     if (!uv_is_closing((uv_handle_t *)&w->tick)) uv_close((uv_handle_t *)&w->tick, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->wakeup)) uv_close((uv_handle_t *)&w->wakeup, NULL);
+    if (!uv_is_closing((uv_handle_t *)&w->durable)) uv_close((uv_handle_t *)&w->durable, NULL);
+}
+
+/* Held answers whose events are durable now go out. */
+static void release_held(le_worker_t *w) {
+    if (!w->nheld) return;
+    for (conn_t *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->held) flush(c);
+    }
+}
+
+static void on_durable(uv_async_t *a) {
+    release_held(le_container_of(a, le_worker_t, durable));
+}
+
+/* Called on the log writer's thread. */
+static void durable_cb(void *ud) {
+    uv_async_send(&((le_worker_t *)ud)->durable);
 }
 
 static void on_wakeup(uv_async_t *a) {
@@ -440,6 +506,10 @@ int le_worker_start(le_worker_t **out, int id, int listen_fd, le_config_t *cfg, 
         (rc = uv_listen((uv_stream_t *)&w->listener, (int)cfg->server.backlog, on_connection)) != 0)
         goto fail;
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
+    uv_async_init(&w->loop, &w->durable, on_durable);
+    w->watch = -1;
+    w->router.hold_forms = log && cfg->store.fsync == LE_FSYNC_ALWAYS;
+    if (w->router.hold_forms) w->watch = le_evlog_watch(log, durable_cb, w);
     uv_timer_init(&w->loop, &w->tick);
     uv_timer_start(&w->tick, on_tick, TICK_MS, TICK_MS);
     if ((rc = uv_thread_create(&w->thread, run, w)) != 0) goto fail;

@@ -74,6 +74,7 @@
 #define READ_CHUNK (1u << 20)
 #define RESERVE_MAX (256u << 20) /* per buffer, allocated at open */
 #define POLL_MS 100
+#define MAX_WATCHERS 256
 
 struct le_evlog_s {
     /* Fixed at open. */
@@ -102,6 +103,13 @@ struct le_evlog_s {
 
     atomic_bool failed;
     atomic_uint_fast64_t appended, refused, written, bytes, fsyncs, segments;
+    atomic_uint_fast64_t synced_pub; /* synced, readable without the lock */
+    struct {
+        le_evlog_durable_cb cb;
+        void *ud;
+        atomic_bool armed;
+    } watchers[MAX_WATCHERS];
+    atomic_int nwatchers;
     uint64_t torn_bytes;
 
     /* The writer thread's own (and open/close's, before and after it runs). */
@@ -420,6 +428,14 @@ static void deadline_in(struct timespec *ts, uint32_t ms) {
     }
 }
 
+/* Wake every armed watcher once (the writer's thread; also after a failure). */
+static void notify_watchers(le_evlog_t *l) {
+    int n = atomic_load_explicit(&l->nwatchers, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        if (atomic_exchange_explicit(&l->watchers[i].armed, false, memory_order_acq_rel))
+            l->watchers[i].cb(l->watchers[i].ud);
+}
+
 static void *writer_main(void *arg) {
     le_evlog_t *l = arg;
     struct timespec deadline;
@@ -465,10 +481,12 @@ static void *writer_main(void *arg) {
         l->spare.len = 0;
         if (rc == 0) {
             l->synced = upto;
+            atomic_store_explicit(&l->synced_pub, upto, memory_order_release);
             l->durable = (le_logpos_t){l->segno, l->seg_bytes};
             atomic_fetch_add_explicit(&l->written, events, memory_order_relaxed);
         }
         if (l->flushers || l->waiters) pthread_cond_broadcast(&l->done);
+        notify_watchers(l);
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;
@@ -674,6 +692,35 @@ static int enc_write(void *data, const char *buf, size_t n) {
 }
 
 int le_evlog_append(le_evlog_t *l, const le_event_t *ev) {
+    return le_evlog_append_seq(l, ev, NULL);
+}
+
+uint64_t le_evlog_synced(le_evlog_t *l) {
+    return atomic_load_explicit(&l->synced_pub, memory_order_acquire);
+}
+
+int le_evlog_watch(le_evlog_t *l, le_evlog_durable_cb cb, void *ud) {
+    pthread_mutex_lock(&l->mu);
+    int n = atomic_load(&l->nwatchers);
+    if (n < MAX_WATCHERS) {
+        l->watchers[n].cb = cb;
+        l->watchers[n].ud = ud;
+        atomic_init(&l->watchers[n].armed, false);
+        atomic_store_explicit(&l->nwatchers, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return n < MAX_WATCHERS ? n : -1;
+}
+
+void le_evlog_arm(le_evlog_t *l, int handle) {
+    if (handle < 0) return;
+    atomic_store_explicit(&l->watchers[handle].armed, true, memory_order_release);
+    /* a batch that finished (or a failure) between the caller's check and now */
+    if (atomic_load(&l->failed) && atomic_exchange(&l->watchers[handle].armed, false))
+        l->watchers[handle].cb(l->watchers[handle].ud);
+}
+
+int le_evlog_append_seq(le_evlog_t *l, const le_event_t *ev, uint64_t *seqp) {
     if (LE_UNLIKELY(atomic_load_explicit(&l->failed, memory_order_relaxed))) {
         atomic_fetch_add_explicit(&l->refused, 1, memory_order_relaxed);
         return -EIO;
@@ -702,6 +749,7 @@ int le_evlog_append(le_evlog_t *l, const le_event_t *ev) {
     } else {
         le_buf_append(&l->pending, e.p, e.len);
         l->seq++;
+        if (seqp) *seqp = l->seq;
         l->pending_events++;
         if (l->idle) {
             l->idle = false;

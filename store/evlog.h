@@ -59,6 +59,25 @@ int le_evlog_open(le_evlog_t **out, const le_evlog_opts_t *opts, char **msg);
  * limits make impossible. Never blocks on I/O: only a short mutex. */
 int le_evlog_append(le_evlog_t *l, const le_event_t *ev);
 
+/* le_evlog_append that also says where the frame is in the order of appends: *seq is its
+ * sequence number (1, 2, ...), durable once le_evlog_synced() reaches it. */
+int le_evlog_append_seq(le_evlog_t *l, const le_event_t *ev, uint64_t *seq);
+
+/* How many appended frames are durable (written, and fsynced unless the mode is off).
+ * Thread-safe, lock-free. */
+uint64_t le_evlog_synced(le_evlog_t *l);
+
+/*
+ * Wake-ups for threads that hold answers until their events are durable (fsync always:
+ * forms are acknowledged only then). le_evlog_watch registers cb (before appends start; at
+ * most 256) and returns its handle; after le_evlog_arm(handle), the writer thread calls cb(ud)
+ * once, after the next batch became durable or the log failed. cb must be quick and
+ * thread-safe (uv_async_send).
+ */
+typedef void (*le_evlog_durable_cb)(void *ud);
+int le_evlog_watch(le_evlog_t *l, le_evlog_durable_cb cb, void *ud);
+void le_evlog_arm(le_evlog_t *l, int handle);
+
 /* Block until everything appended before the call is written (and fsynced
  * unless the mode is never). 0 or -EIO. */
 int le_evlog_flush(le_evlog_t *l);
