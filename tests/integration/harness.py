@@ -95,6 +95,8 @@ def _scalar(v):
         return "null"
     if isinstance(v, (int, float)):
         return str(v)
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v)  # JSON is YAML flow style (rules: lists of maps)
     # A JSON string is a valid YAML double-quoted scalar.
     return json.dumps(str(v))
 
