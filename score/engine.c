@@ -747,7 +747,13 @@ static void suppress_json(json_t *o, uint32_t sup) {
     json_object_set_new(o, "suppressed", arr);
 }
 
-static void scores_json(le_engine_t *e, json_t *o, le_lead_t *l, uint32_t now) {
+/* The scores of l brought forward to now, on a copy: describing a lead never changes it (the
+ * state must stay exactly a replay of the log). */
+static void scores_json(le_engine_t *e, json_t *o, const le_lead_t *orig, uint32_t now) {
+    le_lead_t copy = *orig, *l = &copy;
+    copy.parts = orig->nparts ? le_xmalloc(orig->nparts * sizeof(le_part_t)) : NULL;
+    if (orig->nparts) memcpy(copy.parts, orig->parts, orig->nparts * sizeof(le_part_t));
+    copy.cap = orig->nparts;
     le_lead_decay(l, now, e->half_life_s);
     json_t *s = json_object();
     json_object_set_new(s, "behaviour", json_real(round(l->behaviour * 100) / 100));
@@ -758,6 +764,7 @@ static void scores_json(le_engine_t *e, json_t *o, le_lead_t *l, uint32_t now) {
                         json_integer(le_band(l->behaviour, e->cfg->scoring.grades.behaviour)));
     json_object_set_new(s, "rules", parts_json(e, l));
     json_object_set_new(o, "scores", s);
+    le_lead_free(&copy);
 }
 
 static json_t *account_json(le_engine_t *e, uint32_t acct) {

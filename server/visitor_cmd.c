@@ -216,7 +216,8 @@ int le_state_main(int argc, char **argv) {
     le_scorer_metrics(s, &m);
     /* the counts, from the metrics lines that are not comments */
     for (char *line = strtok(m.data, "\n"); line; line = strtok(NULL, "\n"))
-        if (line[0] != '#' && strstr(line, "snapshot") == NULL) printf("%s\n", line);
+        if (line[0] != '#' && !strstr(line, "snapshot") && !strstr(line, "memory"))
+            printf("%s\n", line);
     le_buf_free(&m);
     le_buf_free(&out);
     le_scorer_close(s);
