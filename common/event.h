@@ -136,6 +136,7 @@ typedef struct {
     bool consent;               /* the request carried tracking consent */
     bool gpc;                   /* Sec-GPC: 1 / globalPrivacyControl */
     bool bot;                   /* flagged as a bot (honeypot filled) */
+    bool staff;                 /* the full client IP is in suppress.staff_networks */
     char id[LE_ID_HEX_LEN + 1]; /* visitor id or cookieless id, hex */
     le_str_t name;              /* event name: "pageview", "form" or the custom name */
     le_str_t url;               /* page URL */

@@ -40,6 +40,7 @@ extern const size_t le_tracker_js_len;
 typedef struct {
     bool consent;
     bool gpc;
+    bool staff; /* the client is in suppress.staff_networks (decided on the full IP) */
     uint8_t id_kind;
     char id[LE_ID_HEX_LEN + 1];
     bool set_cookie;
@@ -129,6 +130,9 @@ static void ctx_init(const le_pixel_req_t *r, bool consent_signal, le_str_t vid,
         le_ip_client(&r->peer, &ph, cfg->server.trusted_proxies, cfg->server.ntrusted_proxies);
     c->client = ip;
     c->form_fill_ms = -1;
+    /* Staff networks are matched here, on the full address: only a truncated one is stored. */
+    for (size_t i = 0; i < cfg->suppress.nstaff_networks && !c->staff; i++)
+        c->staff = le_cidr_contains(&cfg->suppress.staff_networks[i], ip.family, ip.addr);
     le_ip_t t = le_ip_truncate(&ip, cfg->privacy.ip_mask_v4, cfg->privacy.ip_mask_v6);
     char *buf = le_arena_alloc(r->arena, INET6_ADDRSTRLEN);
     c->ip = (le_str_t){buf, le_ip_format(&t, buf)};
@@ -193,6 +197,7 @@ static void fill_common(const le_pixel_req_t *r, ctx_t *c, uint8_t source, le_ev
     ev->id_kind = c->id_kind;
     ev->consent = c->consent;
     ev->gpc = c->gpc;
+    ev->staff = c->staff;
     memcpy(ev->id, c->id, sizeof(ev->id));
     ev->ip = c->ip;
     ev->ua = c->ua;

@@ -598,6 +598,7 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     if (t > v->last_seen) v->last_seen = t;
     if (ev->bot || (ev->enriched && ev->x.bot_reasons)) v->flags |= V_BOT;
     if (ev->gpc) v->flags |= V_GPC;
+    if (ev->staff) v->flags |= V_STAFF;
 
     /* identity: a form with an e-mail address */
     if (ev->type == LE_EV_FORM) {
@@ -619,6 +620,7 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
         contact_enrichment(c, ev, t);
         if (v->flags & V_BOT) c->suppress |= LE_SUP_BOT;
         if (v->flags & V_GPC) c->suppress |= LE_SUP_GPC;
+        if (v->flags & V_STAFF) c->suppress |= LE_SUP_STAFF;
     }
     le_lead_t *lead = c ? &c->lead : &v->lead;
 
@@ -818,6 +820,7 @@ int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *
                     uint32_t sup = 0;
                     if (v->flags & V_BOT) sup |= LE_SUP_BOT;
                     if (v->flags & V_GPC) sup |= LE_SUP_GPC;
+                    if (v->flags & V_STAFF) sup |= LE_SUP_STAFF;
                     suppress_json(o, sup);
                 }
             }

@@ -17,6 +17,7 @@
  *     "c"    bool             consent           written only when true
  *     "gpc"  bool             gpc               written only when true
  *     "bot"  bool             bot               written only when true
+ *     "sf"   bool             staff             written only when true
  *     "n"    str              name
  *     "u"    str              url
  *     "r"    str              ref
@@ -273,10 +274,10 @@ void le_record_pack(const le_event_t *ev, msgpack_packer *pk) {
     size_t idlen = strnlen(ev->id, LE_ID_HEX_LEN);
     uint32_t n = 1 + (ev->time_ms != 0) + (ev->client_ts_ms != 0) + (ev->type != 0) +
                  (ev->source != 0) + (ev->id_kind != 0) + (idlen != 0) + ev->consent + ev->gpc +
-                 ev->bot + (ev->name.len != 0) + (ev->url.len != 0) + (ev->ref.len != 0) +
-                 (ev->title.len != 0) + (ev->vid.len != 0) + (ev->form_id.len != 0) +
-                 (ev->nprops != 0) + (ev->nfields != 0) + (ev->ip.len != 0) + (ev->ua.len != 0) +
-                 (ev->lang.len != 0) + ev->enriched;
+                 ev->bot + ev->staff + (ev->name.len != 0) + (ev->url.len != 0) +
+                 (ev->ref.len != 0) + (ev->title.len != 0) + (ev->vid.len != 0) +
+                 (ev->form_id.len != 0) + (ev->nprops != 0) + (ev->nfields != 0) +
+                 (ev->ip.len != 0) + (ev->ua.len != 0) + (ev->lang.len != 0) + ev->enriched;
 
     put_map(&o, n);
     KEY(&o, "v");
@@ -315,6 +316,10 @@ void le_record_pack(const le_event_t *ev, msgpack_packer *pk) {
     }
     if (ev->bot) {
         KEY(&o, "bot");
+        put_bytes(&o, "\xc3", 1);
+    }
+    if (ev->staff) {
+        KEY(&o, "sf");
         put_bytes(&o, "\xc3", 1);
     }
 #define STR_FIELD(lit, s)                                                                          \
@@ -669,6 +674,8 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
             rc = get_bool(&c, &ev->gpc);
         } else if (IS(k, "bot")) {
             rc = get_bool(&c, &ev->bot);
+        } else if (IS(k, "sf")) {
+            rc = get_bool(&c, &ev->staff);
         } else if (IS(k, "n")) {
             rc = get_str(&c, &ev->name);
         } else if (IS(k, "u")) {
@@ -888,6 +895,7 @@ int le_record_to_json(const void *payload, size_t len, le_buf_t *out) {
     json_object_set_new(o, "consent", json_boolean(ev.consent));
     json_object_set_new(o, "gpc", json_boolean(ev.gpc));
     json_object_set_new(o, "bot", json_boolean(ev.bot));
+    if (ev.staff) json_object_set_new(o, "staff", json_true());
     if ((rc = set_str(o, "name", ev.name)) || (rc = set_str(o, "url", ev.url)) ||
         (rc = set_str(o, "ref", ev.ref)) || (rc = set_str(o, "title", ev.title)) ||
         (rc = set_str(o, "vid", ev.vid)) || (rc = set_str(o, "form", ev.form_id)) ||

@@ -16,7 +16,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (HOST, Server, TOKEN, build_request, leadedge_bin, metric_key, parse_metrics)
+from harness import (Server, leadedge_bin, metric_key, parse_metrics, read_events)
 
 UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/131.0.0.0 Safari/537.36")
@@ -251,6 +251,40 @@ class Scoring(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(b"leadedge_mql_total 1", p.stdout)
         self.srv.start()
+
+
+class Staff(unittest.TestCase):
+    def test_staff_network_is_suppressed_and_no_full_ip_stored(self):
+        cfg = dict(SCORING)
+        cfg["suppress"] = {"staff_networks": ["127.0.0.0/24"], "competitor_domains": []}
+        srv = Server(cfg, name="scoring-staff").start()
+        try:
+            v = vid(60)
+            hs = [("User-Agent", UA), ("Accept-Language", "de"), ("Cookie", "le_vid=" + v)]
+            for p in ("/pricing", "/product/a"):
+                srv.get("/p.gif?e=pv&url=" + urllib.parse.quote("https://x.example" + p, safe=""),
+                        hs)
+            body = urllib.parse.urlencode({"_form": "demo", "email": "me@acme-industrie.example",
+                                           "job_title": "CEO", "_fill_ms": "9000"}).encode()
+            r = srv.post("/f", body, "application/x-www-form-urlencoded",
+                         hs + [("Accept", "application/json")])
+            self.assertEqual(r.status, 200)
+            deadline = time.monotonic() + DEADLINE
+            while parse_metrics(srv.metrics_text()).get(
+                    metric_key("leadedge_scoring_events_total"), 0) < 3:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+            r = srv.admin_get("/v1/visitors/me%40acme-industrie.example")
+            c = json.loads(r.body)
+            self.assertEqual(c["suppressed"], ["staff"])
+            self.assertFalse(c["mql"])
+            self.assertEqual(srv.stop(), 0)
+            evs = read_events(srv.cfg_path)
+            self.assertTrue(all(e.get("staff") for e in evs))
+            self.assertTrue(all(e["ip"] == "127.0.0.0" for e in evs))  # truncated at rest
+        finally:
+            srv.stop()
+            srv.remove_tmp()
 
 
 class Refusals(unittest.TestCase):

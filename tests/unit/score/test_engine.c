@@ -189,7 +189,21 @@ static void test_suppressed_journeys(void **state) {
     assert_int_equal(journey(e, 13, NULL, false, false), 0); /* no contact */
     assert_int_equal(journey(e, 14, "not-an-address", false, false), 0);
     assert_int_equal(journey(e, 15, "real@acme.example", false, false), 1);
+    /* staff: seen from an office network (the pixel decides on the full address) */
+    evb_t b;
+    base(&b, 16, T0);
+    b.ev.type = LE_EV_PAGEVIEW;
+    b.ev.name = le_str("pageview");
+    b.ev.url = le_str("https://x.example/pricing");
+    b.ev.staff = true;
+    le_apply_t sa;
+    le_engine_apply(e, &b.ev, &sa);
+    assert_int_equal(sa.suppress, LE_SUP_STAFF);
+    assert_int_equal(journey(e, 16, "colleague@acme.example", false, false), 0);
     le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_engine_describe(e, "colleague@acme.example", 0, &out), 0);
+    assert_non_null(strstr(le_buf_cstr(&out), "\"suppressed\":[\"staff\"]"));
+    le_buf_reset(&out);
     assert_int_equal(le_engine_describe(e, "spy@rival.example", 0, &out), 0);
     assert_non_null(strstr(le_buf_cstr(&out), "\"suppressed\":[\"competitor\"]"));
     assert_non_null(strstr(le_buf_cstr(&out), "\"mql\":false"));

@@ -41,6 +41,7 @@ static le_event_t full_event(void) {
     ev.consent = true;
     ev.gpc = true;
     ev.bot = true;
+    ev.staff = true;
     memcpy(ev.id, ID, sizeof(ID));
     ev.name = LE_STR("form");
     ev.url = LE_STR("https://example.com/p?q=\"x\"&r=\\y");
@@ -90,7 +91,7 @@ static void test_decode_round_trip(void **state) {
     assert_int_equal(got.type, ev.type);
     assert_int_equal(got.source, ev.source);
     assert_int_equal(got.id_kind, ev.id_kind);
-    assert_true(got.consent && got.gpc && got.bot);
+    assert_true(got.consent && got.gpc && got.bot && got.staff);
     assert_string_equal(got.id, ID);
     assert_str(got.name, ev.name);
     assert_str(got.url, ev.url);
@@ -121,7 +122,7 @@ static void test_decode_round_trip(void **state) {
     assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
     assert_int_equal(off, sb.size);
     assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
-    assert_int_equal(u.data.via.map.size, 21);
+    assert_int_equal(u.data.via.map.size, 22);
     msgpack_unpacked_destroy(&u);
 
     le_arena_free(&a);
@@ -141,10 +142,10 @@ static void test_json_every_field(void **state) {
     json_t *o = json_loadb(out.data, out.len, 0, &jerr);
     if (!o) fail_msg("invalid JSON (%s): %.*s", jerr.text, (int)out.len, out.data);
 
-    static const char *order[] = {"time",    "time_ms", "type",     "source", "id",     "id_kind",
-                                  "consent", "gpc",     "bot",      "name",   "url",    "ref",
-                                  "title",   "vid",     "form",     "props",  "fields", "ip",
-                                  "ua",      "lang",    "client_ts"};
+    static const char *order[] = {"time",    "time_ms", "type", "source",   "id",    "id_kind",
+                                  "consent", "gpc",     "bot",  "staff",    "name",  "url",
+                                  "ref",     "title",   "vid",  "form",     "props", "fields",
+                                  "ip",      "ua",      "lang", "client_ts"};
     size_t i = 0;
     for (void *it = json_object_iter(o); it; it = json_object_iter_next(o, it), i++) {
         assert_true(i < LE_ARRAY_SIZE(order));
@@ -299,7 +300,7 @@ static void ref_pack(const le_event_t *ev, msgpack_sbuffer *sb) {
     const char *tkeys[] = {"ip", "ua", "l"};
     size_t n = 1 + (ev->time_ms != 0) + (ev->client_ts_ms != 0) + (ev->type != 0) +
                (ev->source != 0) + (ev->id_kind != 0) + (idlen != 0) + ev->consent + ev->gpc +
-               ev->bot + (ev->nprops != 0) + (ev->nfields != 0);
+               ev->bot + ev->staff + (ev->nprops != 0) + (ev->nfields != 0);
     for (int i = 0; i < 6; i++) n += strs[i].len != 0;
     for (int i = 0; i < 3; i++) n += tail[i].len != 0;
     msgpack_pack_map(&pk, n);
@@ -314,6 +315,7 @@ static void ref_pack(const le_event_t *ev, msgpack_sbuffer *sb) {
     if (ev->consent) ref_str(&pk, LE_STR("c")), msgpack_pack_true(&pk);
     if (ev->gpc) ref_str(&pk, LE_STR("gpc")), msgpack_pack_true(&pk);
     if (ev->bot) ref_str(&pk, LE_STR("bot")), msgpack_pack_true(&pk);
+    if (ev->staff) ref_str(&pk, LE_STR("sf")), msgpack_pack_true(&pk);
     for (int i = 0; i < 6; i++)
         if (strs[i].len) ref_str(&pk, le_str(skeys[i])), ref_str(&pk, strs[i]);
     if (ev->nprops) {
