@@ -324,11 +324,68 @@ static void test_snapshot_round_trip(void **state) {
     le_engine_free(b);
 }
 
+/* Accounts: members add up; an MQA needs enough engaged contacts covering enough roles. */
+static void test_accounts_and_mqa(void **state) {
+    (void)state;
+    char text[2048];
+    snprintf(text, sizeof(text), "%smql:\n  account:\n    members: 2\n    roles: 2\n    engaged: 30\n",
+             yaml);
+    /* the file's own mql: block comes first; a second one would be a duplicate key */
+    char *m = strstr(text, "mql:\n  behaviour: 50\n  fit: 20\n");
+    assert_non_null(m);
+    memmove(m, m + strlen("mql:\n  behaviour: 50\n  fit: 20\n"),
+            strlen(m + strlen("mql:\n  behaviour: 50\n  fit: 20\n")) + 1);
+    le_config_t *saved = cfg;
+    le_buf_t err = LE_BUF_INIT;
+    if (le_config_load_string("t.yaml", text, strlen(text), &cfg, &err) != 0)
+        fail_msg("%s", le_buf_cstr(&err));
+    le_buf_free(&err);
+    le_engine_t *e = engine();
+    /* two anonymous visitors of acme: the account sums them */
+    pv(e, 31, "https://x.example/pricing", T0, false, false);
+    pv(e, 32, "https://x.example/pricing", T0 + 1000, false, false);
+    le_buf_t out = LE_BUF_INIT;
+    char v[33];
+    snprintf(v, sizeof(v), "%032x", 32);
+    assert_int_equal(le_engine_describe(e, v, (uint32_t)(T0 / 1000) + 1, &out), 0);
+    assert_non_null(strstr(le_buf_cstr(&out), "\"members\":2"));
+    assert_non_null(strstr(le_buf_cstr(&out), "\"behaviour\":30.0"));
+    /* a decider engaged: not yet (one member) */
+    le_apply_t a = demo(e, 33, "ceo@acme.example", T0 + 2000, false);
+    assert_false(a.mqa);
+    /* a second engaged contact with the same role: still one role */
+    a = demo(e, 34, "cto@acme.example", T0 + 3000, false);
+    assert_false(a.mqa);
+    /* a buyer: two roles, three engaged members: MQA, once */
+    evb_t b;
+    base(&b, 35, T0 + 4000);
+    b.ev.type = LE_EV_FORM;
+    b.ev.name = le_str("form");
+    b.ev.form_id = le_str("demo");
+    b.fields[0] = (le_kv_t){le_str("email"), le_str("einkauf@acme.example")};
+    b.fields[1] = (le_kv_t){le_str("position"), le_str("Leiterin Einkauf")};
+    b.ev.fields = b.fields;
+    b.ev.nfields = 2;
+    le_engine_apply(e, &b.ev, &a);
+    assert_true(a.mqa);
+    a = pv(e, 35, "https://x.example/pricing", T0 + 5000, false, false);
+    assert_false(a.mqa);
+    le_engine_stats_t st;
+    le_engine_stats(e, &st);
+    assert_int_equal(st.mqas, 1);
+    assert_int_equal(st.accounts, 1);
+    le_buf_free(&out);
+    le_engine_free(e);
+    le_config_unref(cfg);
+    cfg = saved;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_journey_one_mql),      cmocka_unit_test(test_suppressed_journeys),
         cmocka_unit_test(test_second_device_merges), cmocka_unit_test(test_flood_stays_bounded),
         cmocka_unit_test(test_snapshot_round_trip),
+        cmocka_unit_test(test_accounts_and_mqa),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
