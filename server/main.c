@@ -297,7 +297,7 @@ static int serve(const char *path, bool repair) {
         return 1;
     }
     /* Scores: the snapshot plus a replay of the log after it, before any request. */
-    le_scorer_start_t sst;
+    le_scorer_start_t sst = {0};
     e = le_scorer_open(&s.scorer, s.cfg, s.log, &sst, &msg);
     if (e != 0) {
         le_log(LE_LOG_ERROR, "scoring: %s%s", msg ? msg : strerror(e < 0 && e > -4096 ? -e : EIO),
