@@ -480,9 +480,20 @@ static void link(le_engine_t *e, uint32_t vi, uint32_t ci, uint32_t t, le_apply_
     if (v->contact == ci) return;
     out->linked = true;
     if (!v->contact) {
-        /* the visitor's anonymous scores move into the contact */
+        /* the visitor's anonymous scores move into the contact, and out of the visitor's
+         * account: from now on the contact stands for it there */
         if (c->nvids) out->merged = true;
+        if (v->account) {
+            le_lead_decay(&v->lead, t, e->half_life_s);
+            account_t *a = e->accounts[v->account - 1];
+            if (a->members) a->members--;
+            account_add(e, v->account, -v->lead.behaviour, v->lead.btime);
+            v->account = 0;
+        }
+        le_lead_decay(&c->lead, t, e->half_life_s);
+        float before = c->lead.behaviour;
         le_lead_merge(&c->lead, &v->lead, e->rules, t, e->half_life_s);
+        account_add(e, c->account, (double)c->lead.behaviour - before, t);
         le_lead_free(&v->lead);
         if (v->mql_at && !c->mql_at) c->mql_at = v->mql_at;
         e->st.merges++;
@@ -870,7 +881,7 @@ int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *
         suppress_json(o, c->suppress);
     }
     if (!o) return -ENOENT;
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     le_buf_append(out, s, strlen(s));
     free(s);
     json_decref(o);

@@ -457,3 +457,64 @@ bool le_rules_fit_match(le_rules_t *r, size_t i, const le_fit_facts_t *f) {
         if (!match_fit(&rule->c[j], f)) return false;
     return true;
 }
+
+/* ---- comparing settings ------------------------------------------------------------------ */
+
+static bool str_eq(const char *a, const char *b) {
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool strlist_eq(const le_strlist_t *a, const le_strlist_t *b) {
+    if (a->n != b->n) return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (!str_eq(a->items[i], b->items[i])) return false;
+    return true;
+}
+
+static bool rulelist_eq(const le_rulelist_t *a, const le_rulelist_t *b) {
+    if (a->n != b->n) return false;
+    for (size_t i = 0; i < a->n; i++) {
+        const le_ruleconf_t *x = &a->items[i], *y = &b->items[i];
+        if (!str_eq(x->name, y->name) || x->points != y->points || x->once != y->once ||
+            x->max_per_day != y->max_per_day || x->nwhen != y->nwhen)
+            return false;
+        for (size_t j = 0; j < x->nwhen; j++) {
+            const le_condconf_t *c = &x->when[j], *d = &y->when[j];
+            if (!str_eq(c->field, d->field) || c->op != d->op || c->nvalues != d->nvalues ||
+                c->min != d->min || c->max != d->max)
+                return false;
+            for (size_t k = 0; k < c->nvalues; k++)
+                if (!str_eq(c->values[k], d->values[k])) return false;
+        }
+    }
+    return true;
+}
+
+bool le_scoring_config_equal(const le_config_t *a, const le_config_t *b) {
+    return a->scoring.behaviour.half_life_ms == b->scoring.behaviour.half_life_ms &&
+           rulelist_eq(&a->scoring.behaviour.rules, &b->scoring.behaviour.rules) &&
+           rulelist_eq(&a->scoring.fit.rules, &b->scoring.fit.rules) &&
+           memcmp(a->scoring.grades.fit, b->scoring.grades.fit, sizeof(a->scoring.grades.fit)) ==
+               0 &&
+           memcmp(a->scoring.grades.behaviour, b->scoring.grades.behaviour,
+                  sizeof(a->scoring.grades.behaviour)) == 0 &&
+           a->mql.behaviour == b->mql.behaviour && a->mql.fit == b->mql.fit &&
+           strlist_eq(&a->mql.matrix, &b->mql.matrix) &&
+           a->mql.require_contact == b->mql.require_contact &&
+           a->mql.account.members == b->mql.account.members &&
+           a->mql.account.roles == b->mql.account.roles &&
+           a->mql.account.engaged == b->mql.account.engaged &&
+           a->suppress.bots == b->suppress.bots && a->suppress.gpc == b->suppress.gpc &&
+           a->suppress.freemail == b->suppress.freemail &&
+           a->suppress.nstaff_networks == b->suppress.nstaff_networks &&
+           (a->suppress.nstaff_networks == 0 ||
+            memcmp(a->suppress.staff_networks, b->suppress.staff_networks,
+                   a->suppress.nstaff_networks * sizeof(le_cidr_t)) == 0) &&
+           strlist_eq(&a->suppress.staff_domains, &b->suppress.staff_domains) &&
+           strlist_eq(&a->suppress.competitor_domains, &b->suppress.competitor_domains) &&
+           strlist_eq(&a->suppress.customer_domains, &b->suppress.customer_domains) &&
+           strlist_eq(&a->suppress.partner_domains, &b->suppress.partner_domains) &&
+           str_eq(a->identity.freemail_domains, b->identity.freemail_domains) &&
+           str_eq(a->identity.disposable_domains, b->identity.disposable_domains) &&
+           a->limits.max_visitors == b->limits.max_visitors;
+}

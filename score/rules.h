@@ -52,4 +52,9 @@ typedef struct {
 /* Does fit rule i match f? */
 bool le_rules_fit_match(le_rules_t *r, size_t i, const le_fit_facts_t *f);
 
+/* Do a and b score alike: the same scoring, mql, suppress, identity and limits settings? (A
+ * running server applies a change only at a restart: its scores are a replay of the log
+ * under one set of rules.) */
+bool le_scoring_config_equal(const le_config_t *a, const le_config_t *b);
+
 #endif

@@ -6,7 +6,8 @@
  *
  *   header    map  {"v": 1, "hw": entries used, "visitors": n, "contacts": n, "accounts": n,
  *                   "rng": generator state, "stats": [events, dropped, evicted, merges, mqls,
- *                   mqas, bad_emails], "free": [free entry indices, in stack order]}
+ *                   mqas, bad_emails], "free": [free entry indices, in stack order],
+ *                   "rules": [[behaviour rule names], [fit rule names]]}
  *   visitor   array [index, id (bin 16), first_seen, last_seen, contact, account, flags,
  *                    mql_at, lead]                                             (n times)
  *   contact   array [id, email, first_name, last_name, job_title, phone, postal_code,
@@ -22,6 +23,11 @@
  * Visitors keep their entry index and the free list its order, so that sampling for eviction
  * after a load picks what it would have picked without the snapshot. Strings are nil when
  * unset.
+ *
+ * Rule parts name their rule by its index, and the header lists the rule names of the run that
+ * saved: a load under changed rules (a restart with a new config) maps each part to the rule
+ * of the same name. A part whose rule is gone is dropped; the points it brought stay in the
+ * score, as points earned are not taken back.
  */
 #include <msgpack.h>
 #include <stdlib.h>
@@ -71,7 +77,7 @@ static void pk_lead(msgpack_packer *pk, const le_lead_t *l) {
 void le_engine_save(const le_engine_t *e, le_buf_t *out) {
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, buf_write);
-    msgpack_pack_map(&pk, 8);
+    msgpack_pack_map(&pk, 9);
     pk_key(&pk, "v");
     msgpack_pack_uint32(&pk, SNAP_VERSION);
     pk_key(&pk, "hw");
@@ -92,6 +98,14 @@ void le_engine_save(const le_engine_t *e, le_buf_t *out) {
     pk_key(&pk, "free");
     msgpack_pack_array(&pk, e->nfree);
     for (size_t i = 0; i < e->nfree; i++) msgpack_pack_uint32(&pk, e->freelist[i]);
+    pk_key(&pk, "rules");
+    msgpack_pack_array(&pk, 2);
+    for (int k = 0; k < 2; k++) {
+        size_t n = le_rules_count(e->rules, (le_rules_kind_t)k);
+        msgpack_pack_array(&pk, (uint32_t)n);
+        for (size_t i = 0; i < n; i++)
+            pk_str(&pk, le_rules_get(e->rules, (le_rules_kind_t)k, i)->name);
+    }
 
     for (uint32_t i = 0; i < e->hw; i++) {
         const visitor_t *v = le__vis(e, i);
@@ -181,6 +195,8 @@ typedef struct {
     size_t len, off;
     msgpack_unpacked u;
     const char *why;
+    int32_t *map[2]; /* saved rule index -> current one, -1 gone; NULL: the same rules */
+    uint32_t nmap[2];
 } rd_t;
 
 /* The next top-level object, or NULL with r->why. */
@@ -244,7 +260,7 @@ static bool get_id(const msgpack_object *o, uint8_t out[16]) {
     return true;
 }
 
-static bool get_lead(const le_engine_t *e, const msgpack_object *o, le_lead_t *l) {
+static bool get_lead(const le_engine_t *e, const rd_t *r, const msgpack_object *o, le_lead_t *l) {
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 4) return false;
     const msgpack_object *a = o->via.array.ptr;
     int64_t fit;
@@ -260,12 +276,18 @@ static bool get_lead(const le_engine_t *e, const msgpack_object *o, le_lead_t *l
         uint32_t rule, kind, today, day, times;
         if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 6) return false;
         const msgpack_object *f = p->via.array.ptr;
-        le_part_t *d = &l->parts[i];
+        le_part_t *d = &l->parts[l->nparts];
         if (!get_u32(&f[0], &rule) || !get_u32(&f[1], &kind) || !get_u32(&f[2], &today) ||
             !get_u32(&f[3], &day) || !get_u32(&f[4], &times) || !get_float(&f[5], &d->points) ||
-            kind > 1 || rule >= le_rules_count(e->rules, (le_rules_kind_t)kind) || today > 255 ||
-            day > UINT16_MAX || times > UINT16_MAX)
+            kind > 1 || today > 255 || day > UINT16_MAX || times > UINT16_MAX)
             return false;
+        if (r->map[kind]) {
+            if (rule >= r->nmap[kind]) return false;
+            if (r->map[kind][rule] < 0) continue; /* its rule is gone */
+            rule = (uint32_t)r->map[kind][rule];
+        } else if (rule >= le_rules_count(e->rules, (le_rules_kind_t)kind)) {
+            return false;
+        }
         d->rule = (uint16_t)rule;
         d->kind = (uint8_t)kind;
         d->today = (uint8_t)today;
@@ -280,7 +302,7 @@ static int load(le_engine_t *e, rd_t *r) {
     const msgpack_object *h = next_obj(r, MSGPACK_OBJECT_MAP, 0);
     if (!h) return LE_ECORRUPT;
     uint64_t version = 0, hw = 0, nv = 0, nc = 0, na = 0;
-    const msgpack_object *stats = NULL, *freel = NULL;
+    const msgpack_object *stats = NULL, *freel = NULL, *rules = NULL;
     for (uint32_t i = 0; i < h->via.map.size; i++) {
         const msgpack_object_kv *kv = &h->via.map.ptr[i];
         if (kv->key.type != MSGPACK_OBJECT_STR) continue;
@@ -295,6 +317,7 @@ static int load(le_engine_t *e, rd_t *r) {
         if (IS("rng")) get_u64(&kv->val, &e->rng);
         if (IS("stats")) stats = &kv->val;
         if (IS("free")) freel = &kv->val;
+        if (IS("rules")) rules = &kv->val;
 #undef IS
     }
     if (version != SNAP_VERSION) {
@@ -307,6 +330,41 @@ static int load(le_engine_t *e, rd_t *r) {
         freel->via.array.size > hw) {
         r->why = "bad header";
         return LE_ECORRUPT;
+    }
+    if (rules) {
+        if (rules->type != MSGPACK_OBJECT_ARRAY || rules->via.array.size != 2) {
+            r->why = "bad rule names";
+            return LE_ECORRUPT;
+        }
+        for (int k = 0; k < 2; k++) {
+            const msgpack_object *names = &rules->via.array.ptr[k];
+            if (names->type != MSGPACK_OBJECT_ARRAY) {
+                r->why = "bad rule names";
+                return LE_ECORRUPT;
+            }
+            size_t cur = le_rules_count(e->rules, (le_rules_kind_t)k);
+            bool same = names->via.array.size == cur;
+            r->nmap[k] = names->via.array.size;
+            r->map[k] = le_xcalloc(r->nmap[k] ? r->nmap[k] : 1, sizeof(int32_t));
+            for (uint32_t i = 0; i < r->nmap[k]; i++) {
+                const msgpack_object *nm = &names->via.array.ptr[i];
+                r->map[k][i] = -1;
+                if (nm->type != MSGPACK_OBJECT_STR) continue;
+                for (size_t j = 0; j < cur; j++) {
+                    const char *want = le_rules_get(e->rules, (le_rules_kind_t)k, j)->name;
+                    if (strlen(want) == nm->via.str.size &&
+                        memcmp(want, nm->via.str.ptr, nm->via.str.size) == 0) {
+                        r->map[k][i] = (int32_t)j;
+                        break;
+                    }
+                }
+                same = same && r->map[k][i] == (int32_t)i;
+            }
+            if (same) { /* the usual case: nothing to map */
+                free(r->map[k]);
+                r->map[k] = NULL;
+            }
+        }
     }
     uint64_t *st[] = {&e->st.events, &e->st.dropped, &e->st.evicted,   &e->st.merges,
                       &e->st.mqls,   &e->st.mqas,    &e->st.bad_emails};
@@ -338,8 +396,8 @@ static int load(le_engine_t *e, rd_t *r) {
         if (!get_id(&a[1], v->id) || !get_u32(&a[2], &v->first_seen) ||
             !get_u32(&a[3], &v->last_seen) || !get_u32(&a[4], &v->contact) ||
             !get_u32(&a[5], &v->account) || !get_u32(&a[6], &v->flags) ||
-            !get_u32(&a[7], &v->mql_at) || !get_lead(e, &a[8], &v->lead) || !(v->flags & V_USED) ||
-            v->contact > nc || v->account > na) {
+            !get_u32(&a[7], &v->mql_at) || !get_lead(e, r, &a[8], &v->lead) ||
+            !(v->flags & V_USED) || v->contact > nc || v->account > na) {
             r->why = "bad visitor";
             return LE_ECORRUPT;
         }
@@ -369,7 +427,7 @@ static int load(le_engine_t *e, rd_t *r) {
              get_u32(&a[16], &c->first_seen) && get_u32(&a[17], &c->last_seen) &&
              get_u32(&a[18], &c->suppress) && get_u32(&a[19], &c->account) &&
              get_u32(&a[20], &c->mql_at) && get_u32(&a[21], &c->mqls) &&
-             get_lead(e, &a[22], &c->lead) && c->account <= na;
+             get_lead(e, r, &a[22], &c->lead) && c->account <= na;
         if (ok) {
             c->company_size = size;
             c->role = (int)role;
@@ -453,6 +511,8 @@ int le_engine_load(le_engine_t *e, const void *data, size_t len, const char **wh
     msgpack_unpacked_init(&r.u);
     int rc = load(e, &r);
     msgpack_unpacked_destroy(&r.u);
+    free(r.map[0]);
+    free(r.map[1]);
     if (rc) {
         le__engine_clear(e);
         if (why) *why = r.why ? r.why : "corrupt";

@@ -111,6 +111,9 @@ static void warn_restart(const le_config_t *a, const le_config_t *b) {
     DIFF_NUM(store.fsync_interval_ms, "store.fsync_interval")
     DIFF_NUM(store.buffer_limit, "store.buffer_limit")
     DIFF_STR(admin.listen, "admin.listen")
+    if (!le_scoring_config_equal(a, b))
+        le_log(LE_LOG_WARN, "reload: scoring, mql, suppress, identity or limits changed; restart "
+                            "to apply (scores are a replay of the log under one set of rules)");
 #undef DIFF_STR
 #undef DIFF_NUM
 }

@@ -97,6 +97,9 @@ static int64_t apply_upto(le_scorer_t *s, le_logpos_t end, size_t max, char **ms
                        (double)out.behaviour, out.fit);
         }
         if (out.mqa) atomic_fetch_add(&s->mqas, 1);
+        if (out.linked && s->log)
+            le_log(LE_LOG_INFO, "identity: visitor %s linked to contact %s%s", ev.id, out.lead,
+                   out.merged ? ", merged with the contact's other visitors" : "");
     }
     s->pos = le_logreader_pos(s->rd);
     atomic_fetch_add(&s->applied, (uint64_t)n);

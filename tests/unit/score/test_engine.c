@@ -328,8 +328,8 @@ static void test_snapshot_round_trip(void **state) {
 static void test_accounts_and_mqa(void **state) {
     (void)state;
     char text[2048];
-    snprintf(text, sizeof(text), "%smql:\n  account:\n    members: 2\n    roles: 2\n    engaged: 30\n",
-             yaml);
+    snprintf(text, sizeof(text),
+             "%smql:\n  account:\n    members: 2\n    roles: 2\n    engaged: 30\n", yaml);
     /* the file's own mql: block comes first; a second one would be a duplicate key */
     char *m = strstr(text, "mql:\n  behaviour: 50\n  fit: 20\n");
     assert_non_null(m);
@@ -380,12 +380,63 @@ static void test_accounts_and_mqa(void **state) {
     cfg = saved;
 }
 
+/* A snapshot loaded under changed rules: parts follow their rule by name; a removed rule's
+ * part goes, its points stay. */
+static void test_snapshot_under_changed_rules(void **state) {
+    (void)state;
+    le_engine_t *a = engine();
+    journey(a, 70, "x@acme.example", false, false); /* pricing, product x2, demo */
+    le_buf_t snap = LE_BUF_INIT;
+    le_engine_save(a, &snap);
+    le_engine_free(a);
+
+    static const char *changed =
+        "scoring:\n"
+        "  behaviour:\n"
+        "    rules:\n"
+        "      - {name: demo request, when: {event: form, form: demo}, points: 40, once: true}\n"
+        "      - {name: new rule, when: {event: pageview, url: \"*/new*\"}, points: 1}\n"
+        "      - {name: pricing page, when: {event: pageview, url: \"*/pricing*\"}, points: 15}\n"
+        "  fit:\n"
+        "    rules:\n"
+        "      - {name: DACH, when: {country: [DE, AT, CH]}, points: 10}\n";
+    le_config_t *saved = cfg;
+    le_buf_t err = LE_BUF_INIT;
+    assert_int_equal(le_config_load_string("t.yaml", changed, strlen(changed), &cfg, &err), 0);
+    le_engine_t *b = engine();
+    const char *why = NULL;
+    assert_int_equal(le_engine_load(b, snap.data, snap.len, &why), 0);
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_engine_describe(b, "x@acme.example", (uint32_t)(T0 / 1000) + 240, &out), 0);
+    const char *j = le_buf_cstr(&out);
+    assert_non_null(strstr(j, "\"rule\":\"demo request\""));
+    assert_non_null(strstr(j, "\"rule\":\"pricing page\""));
+    assert_null(strstr(j, "product page")); /* gone from the config */
+    assert_null(strstr(j, "new rule"));     /* never fired */
+    /* 15 + 5 + 5 + 40 (decayed by four minutes): the points of the removed rule stay */
+    if (!strstr(j, "\"behaviour\":64.99")) fail_msg("%s", j);
+    /* the account counts the contact once (the visitor it absorbed is not a member apart) */
+    if (!strstr(j, "\"members\":1,\"behaviour\":64.99")) fail_msg("%s", j);
+    /* once still holds under the new index */
+    le_apply_t r = demo(b, 70, "x@acme.example", T0 + 300000, false);
+    assert_int_equal(r.nfired, 0);
+    le_buf_free(&out);
+    le_buf_free(&err);
+    le_buf_free(&snap);
+    le_engine_free(b);
+    le_config_unref(cfg);
+    cfg = saved;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_journey_one_mql),      cmocka_unit_test(test_suppressed_journeys),
-        cmocka_unit_test(test_second_device_merges), cmocka_unit_test(test_flood_stays_bounded),
+        cmocka_unit_test(test_journey_one_mql),
+        cmocka_unit_test(test_suppressed_journeys),
+        cmocka_unit_test(test_second_device_merges),
+        cmocka_unit_test(test_flood_stays_bounded),
         cmocka_unit_test(test_snapshot_round_trip),
         cmocka_unit_test(test_accounts_and_mqa),
+        cmocka_unit_test(test_snapshot_under_changed_rules),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
