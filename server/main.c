@@ -28,6 +28,7 @@
 #include "log.h"
 #include "rules.h"
 #include "scorer.h"
+#include "snapshot.h"
 #include "worker.h"
 
 #define DEFAULT_CONFIG "config/leadedge.yaml"
@@ -302,6 +303,20 @@ static int serve(const char *path, bool repair) {
     /* Scores: the snapshot plus a replay of the log after it, before any request. */
     le_scorer_start_t sst = {0};
     e = le_scorer_open(&s.scorer, s.cfg, s.log, &sst, &msg);
+    if (e == LE_ECORRUPT && repair && sst.corrupt_at.seg == 0) {
+        /* a damaged snapshot: set it aside and score the log that is left */
+        char from[4096], to[4096];
+        snprintf(from, sizeof(from), "%s/" LE_SNAPSHOT_FILE, s.cfg->store.data_dir);
+        snprintf(to, sizeof(to), "%s/" LE_SNAPSHOT_FILE ".corrupt", s.cfg->store.data_dir);
+        le_log(LE_LOG_WARN, "repair: %s; set aside as %s, the log is replayed from its start%s",
+               msg, to, s.cfg->store.retain_log ? "" : " (segments it covered may be gone)");
+        free(msg);
+        msg = NULL;
+        if (rename(from, to) == 0) {
+            memset(&sst, 0, sizeof(sst));
+            e = le_scorer_open(&s.scorer, s.cfg, s.log, &sst, &msg);
+        }
+    }
     if (e != 0) {
         le_log(LE_LOG_ERROR, "scoring: %s%s", msg ? msg : strerror(e < 0 && e > -4096 ? -e : EIO),
                e == LE_ECORRUPT && !repair ? " (start with --repair to cut the log there)" : "");

@@ -338,5 +338,50 @@ class Refusals(unittest.TestCase):
             srv.remove_tmp()
 
 
+class Snapshot(unittest.TestCase):
+    def test_damaged_snapshot_refused_until_repair(self):
+        cfg = dict(SCORING)
+        cfg["store"] = {"retain_log": True}
+        srv = Server(cfg, name="scoring-snap").start()
+        try:
+            body = urllib.parse.urlencode({"_form": "demo", "email": "s@acme-industrie.example",
+                                           "job_title": "CEO", "_fill_ms": "9000"}).encode()
+            r = srv.post("/f", body, "application/x-www-form-urlencoded",
+                         [("User-Agent", UA), ("Accept-Language", "de"),
+                          ("Cookie", "le_vid=" + vid(70)), ("Accept", "application/json")])
+            self.assertEqual(r.status, 200)
+            self.assertEqual(srv.stop(), 0)
+            snap = os.path.join(srv.tmp, "data", "snapshot.bin")
+            with open(snap, "r+b") as f:
+                f.seek(40)
+                b = f.read(1)
+                f.seek(40)
+                f.write(bytes([b[0] ^ 0xFF]))
+            with self.assertRaises(AssertionError):
+                srv.start()
+            self.assertIn("checksum mismatch", srv.stderr_text())
+            env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1")
+            p = subprocess.Popen([leadedge_bin(), "-c", srv.cfg_path, "--repair"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            try:
+                line = p.stdout.readline()
+                self.assertTrue(line.startswith(b"listening"), line)
+            finally:
+                p.send_signal(signal.SIGTERM)
+                _, err = p.communicate(timeout=20)
+            self.assertEqual(p.returncode, 0, err[-2000:])
+            self.assertIn(b"set aside as", err)
+            self.assertTrue(os.path.exists(snap + ".corrupt"))
+            # the log was kept: the contact is rebuilt from it
+            q = subprocess.run([leadedge_bin(), "visitor", "-c", srv.cfg_path, "--json",
+                                "s@acme-industrie.example"], capture_output=True, timeout=30,
+                               env=env)
+            self.assertEqual(q.returncode, 0, q.stderr)
+            self.assertEqual(json.loads(q.stdout)["contact"]["role"], "decider")
+        finally:
+            srv.stop()
+            srv.remove_tmp()
+
+
 if __name__ == "__main__":
     unittest.main()
