@@ -103,6 +103,8 @@ bench: deps-bench
 	taskset -c 0 $(BENCH_DIR)/bench/mmdb_bench
 	@echo; echo "== event log: append and replay =="
 	taskset -c 0 $(BENCH_DIR)/bench/evlog_bench
+	@echo; echo "== scoring: memory per visitor, apply, start-up replay, snapshots =="
+	taskset -c 0 $(BENCH_DIR)/bench/score_bench
 
 clean:
 	rm -rf build build-asan build-bench

@@ -3,10 +3,20 @@
 #
 # Both servers run on one core (SERVER_CPU, default 0), wrk on another (LOAD_CPU, default 1),
 # all on 127.0.0.1. Measured runs alternate (nginx, leadedge, nginx, leadedge, ...) after a short
-# warm-up of each, so drift of a shared machine hits both alike. The report is the ratio
+# warm-up of each, so drift of a shared machine hits both alike; before each measured run the
+# script waits until leadedge is idle (its scorer has caught up). The report is the ratio
 # leadedge/nginx against the goal in DESIGN.md §5 (>= 0.9x); BELOW is reported, not an error.
 # At the end leadedge is stopped with SIGTERM and its event log is counted with
 # `leadedge events --json`, to show the requests were really logged.
+#
+# leadedge runs with scoring on (DESIGN.md §5): its config has a scoring section of behaviour
+# rules (globs, a regex, UTM, once, max_per_day) and fit rules (country, network, company, role,
+# e-mail domain), so the scorer thread follows the log on the same core as the worker.
+#
+# The target leadedge-off is a second leadedge, identical but for `store.fsync: off`, on its own
+# ports. BENCH_TARGETS="leadedge-off leadedge" alternates the two and reports the ratio
+# leadedge/leadedge-off: group commit (fsync every 10 ms) against no fsync at all, through the
+# real server path (goal >= 0.9x); with nginx in the list as well, both ratios are reported.
 #
 # Usage: make bench        (builds build-bench, Release, then runs this)
 #        bench/run.sh      (uses build-bench/server/leadedge)
@@ -18,7 +28,9 @@
 #   WARMUP_SECONDS  warm-up per target          (2)
 #   ROUNDS          measured runs per target    (2)
 #   BENCH_PICK      best | median               (best: the run with the most req/s)
-#   BENCH_TARGETS   targets, in order           ("nginx leadedge"; "nginx" alone needs no leadedge)
+#   BENCH_TARGETS   targets, in order           ("nginx leadedge"; "nginx" alone needs no leadedge;
+#                   leadedge-off: leadedge with store.fsync off, e.g. "nginx leadedge-off leadedge")
+#   BENCH_FSYNC     store.fsync of the target leadedge (interval)
 #   CONNECTIONS     wrk connections             (50)
 #   SERVER_CPU / LOAD_CPU                       (0 / 1)
 #   KEEP_TMP=1      keep the temporary directory (configs, logs, wrk outputs, event log)
@@ -55,9 +67,11 @@ BENCH_IP_CACHE=${BENCH_IP_CACHE:-8192}
 FIXTURE_DIR=${FIXTURE_DIR:-$ROOT/build-bench/bench/pixel-fixtures}
 FIXTURE_NETS=20000
 GOAL=0.9
+FSYNC_GOAL=0.9 # group commit vs no fsync, DESIGN.md §5
 START_TIMEOUT_S=15 # per server, to accept connections
 STOP_TIMEOUT_S=60  # leadedge's drain after SIGTERM
 EVENTS_TIMEOUT_S=600
+SETTLE_TIMEOUT_S=60 # for leadedge to go idle before a measured run
 
 # The request: a realistic page view from a consenting visitor with a cookie, ~600 bytes.
 PIXEL_PATH='/p.gif?e=pv&url=https%3A%2F%2Fwww.example.com%2Fpricing%3Futm_source%3Dnewsletter%26utm_medium%3Demail&ref=https%3A%2F%2Fwww.example.com%2Fproducts%2Fwidget&t=Pricing%20%E2%80%93%20Example%20GmbH&vid=0123456789abcdef0123456789abcdef&ts=1764175561123&consent=1&p.plan=enterprise'
@@ -102,18 +116,30 @@ read -r -a TARGETS <<<"$BENCH_TARGETS"
     echo "bench: BENCH_TARGETS is empty" >&2
     exit 2
 }
-want_leadedge=0
+want_leadedge=0 # any leadedge target
 want_nginx=0
+LEADEDGE_TARGETS=() # leadedge, leadedge-off: each started once, in order of first mention
+declare -A FSYNC_OF=([leadedge]=${BENCH_FSYNC:-interval} [leadedge-off]=off)
 for t in "${TARGETS[@]}"; do
     case "$t" in
         nginx) want_nginx=1 ;;
-        leadedge) want_leadedge=1 ;;
+        leadedge | leadedge-off)
+            want_leadedge=1
+            case " ${LEADEDGE_TARGETS[*]} " in *" $t "*) ;; *) LEADEDGE_TARGETS+=("$t") ;; esac
+            ;;
         *)
-            echo "bench: BENCH_TARGETS: unknown target '$t' (nginx, leadedge)" >&2
+            echo "bench: BENCH_TARGETS: unknown target '$t' (nginx, leadedge, leadedge-off)" >&2
             exit 2
             ;;
     esac
 done
+NAME_W=8 # width of the target column in the report: the longest name, at least 8
+for t in "${TARGETS[@]}"; do [ "${#t}" -le "$NAME_W" ] || NAME_W=${#t}; done
+case "${BENCH_FSYNC:-interval}" in interval | always | off) ;; *)
+    echo "bench: BENCH_FSYNC=$BENCH_FSYNC: expected interval, always or off" >&2
+    exit 2
+    ;;
+esac
 
 for tool in taskset python3 "$WRK_BIN"; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not found (run \`make deps-bench\` or \`make bench\`)"
@@ -181,10 +207,11 @@ show_log() { # file: its last lines, indented, on stderr
     tail -n 20 "$1" | sed 's/^/    /' >&2
 }
 
-# Three distinct free loopback ports (held together while chosen, so they differ).
-read -r PORT_NGINX PORT_LEADEDGE PORT_ADMIN < <(python3 -c '
+# Five distinct free loopback ports (held together while chosen, so they differ): nginx, then
+# the tracking and admin ports of leadedge and of leadedge-off.
+read -r PORT_NGINX PORT_LEADEDGE PORT_ADMIN PORT_LEADEDGE_OFF PORT_ADMIN_OFF < <(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(3)]
+ss = [socket.socket() for _ in range(5)]
 for s in ss:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))
@@ -240,25 +267,83 @@ start_nginx() {
     probe nginx "$PORT_NGINX"
 }
 
-start_leadedge() {
-    local dir=$TMP/leadedge
-    LEADEDGE_CFG=$dir/leadedge.yaml
+declare -A PORT_OF=([nginx]=$PORT_NGINX [leadedge]=$PORT_LEADEDGE [leadedge-off]=$PORT_LEADEDGE_OFF)
+declare -A ADMIN_PORT_OF=([leadedge]=$PORT_ADMIN [leadedge-off]=$PORT_ADMIN_OFF)
+declare -A PID_OF=()  # target -> server pid
+declare -A SENT_OF=() # leadedge target -> requests it answered (probe, warm-up and runs)
+
+start_leadedge() { # target: leadedge or leadedge-off
+    local t=$1 dir=$TMP/$1 cfg pid
+    cfg=$dir/leadedge.yaml
     mkdir -p "$dir/data"
-    cat >"$LEADEDGE_CFG" <<EOF
-# Written by bench/run.sh: one worker on loopback, group commit, quiet log.
+    cat >"$cfg" <<EOF
+# Written by bench/run.sh: one worker on loopback, fsync ${FSYNC_OF[$t]}, quiet log, scoring on.
 server:
-  listen: "127.0.0.1:$PORT_LEADEDGE"
+  listen: "127.0.0.1:${PORT_OF[$t]}"
   workers: 1
 store:
   data_dir: "$dir/data"
-  fsync: ${BENCH_FSYNC:-interval}
+  fsync: ${FSYNC_OF[$t]}
+  # The shutdown snapshot would otherwise delete the segments it covers, and the count of the
+  # event log at the end would miss them.
+  retain_log: true
 admin:
-  listen: "127.0.0.1:$PORT_ADMIN"
+  listen: "127.0.0.1:${ADMIN_PORT_OF[$t]}"
 log:
   level: warn
+# Scoring on, as in production: the scorer thread follows the durable log and scores every
+# event. The benchmark's page view (/pricing with newsletter UTM tags) matches two behaviour
+# rules and, enriched, two or three fit rules.
+scoring:
+  behaviour:
+    half_life: 14d
+    rules:
+      - name: pricing page
+        when: { event: pageview, url: "*/pricing*" }
+        points: 15
+        max_per_day: 1
+      - name: product page
+        when: { event: pageview, url: ["*/product/*", "*/products/*", "*/integrations/*"] }
+        points: 5
+        max_per_day: 3
+      - name: case study
+        when: { event: pageview, url: { regex: "/(customers|case-studies)/[a-z0-9-]+" } }
+        points: 8
+        once: true
+      - name: careers page
+        when: { event: pageview, url: "*/careers*" }
+        points: -20
+      - name: newsletter click
+        when: { utm_source: newsletter, utm_medium: email }
+        points: 5
+        max_per_day: 1
+      - name: demo request
+        when: { event: form, form: demo }
+        points: 40
+        once: true
+  fit:
+    rules:
+      - name: DACH
+        when: { country: [DE, AT, CH] }
+        points: 10
+      - name: business network
+        when: { network: [business, government, education] }
+        points: 10
+      - name: known company
+        when: { company_known: true }
+        points: 5
+      - name: decision maker
+        when: { role: [decider, buyer] }
+        points: 15
+      - name: freemail
+        when: { email_domain: freemail }
+        points: -15
+mql:
+  behaviour: 50
+  fit: 20
 EOF
     if [ "$BENCH_ENRICH" = 1 ]; then
-        cat >>"$LEADEDGE_CFG" <<EOF
+        cat >>"$cfg" <<EOF
 enrich:
   databases:
     - "$FIXTURE_DIR/bench-city.mmdb"
@@ -267,19 +352,20 @@ enrich:
   ip_cache_size: $BENCH_IP_CACHE
 EOF
         # The loopback proxy is trusted, so X-Forwarded-For names the client.
-        sed -i 's|^  workers: 1$|  workers: 1\n  trusted_proxies: ["127.0.0.1/32"]|' "$LEADEDGE_CFG"
+        sed -i 's|^  workers: 1$|  workers: 1\n  trusted_proxies: ["127.0.0.1/32"]|' "$cfg"
     fi
-    taskset -c "$SERVER_CPU" "$LEADEDGE_BIN" -c "$LEADEDGE_CFG" >"$dir/leadedge.log" 2>&1 &
-    LEADEDGE_PID=$!
-    PIDS+=("$LEADEDGE_PID")
-    wait_port leadedge "$LEADEDGE_PID" "$PORT_LEADEDGE" "$dir/leadedge.log"
-    probe leadedge "$PORT_LEADEDGE"
-    LEADEDGE_SENT=1 # the probe
+    taskset -c "$SERVER_CPU" "$LEADEDGE_BIN" -c "$cfg" >"$dir/leadedge.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    PID_OF[$t]=$pid
+    wait_port "$t" "$pid" "${PORT_OF[$t]}" "$dir/leadedge.log"
+    probe "$t" "${PORT_OF[$t]}"
+    SENT_OF[$t]=1 # the probe
 }
 
-port_of() { if [ "$1" = nginx ]; then echo "$PORT_NGINX"; else echo "$PORT_LEADEDGE"; fi; }
-pid_of() { if [ "$1" = nginx ]; then echo "$NGINX_PID"; else echo "$LEADEDGE_PID"; fi; }
-logfile_of() { if [ "$1" = nginx ]; then echo "$TMP/nginx/err.log"; else echo "$TMP/leadedge/leadedge.log"; fi; }
+port_of() { echo "${PORT_OF[$1]}"; }
+pid_of() { if [ "$1" = nginx ]; then echo "$NGINX_PID"; else echo "${PID_OF[$1]}"; fi; }
+logfile_of() { if [ "$1" = nginx ]; then echo "$TMP/nginx/err.log"; else echo "$TMP/$1/leadedge.log"; fi; }
 
 # A wrk duration like "1.23ms" / "456.00us" / "1.01s" / "2.00m" in milliseconds.
 to_ms() {
@@ -328,7 +414,32 @@ run_wrk() { # target seconds label
     fi
     P99_MS=$(to_ms "$p99")
     NON2XX=${NON2XX:-0}
-    if [ "$target" = leadedge ]; then LEADEDGE_SENT=$((LEADEDGE_SENT + DONE)); fi
+    if [ "$target" != nginx ]; then SENT_OF[$target]=$((${SENT_OF[$target]} + DONE)); fi
+}
+
+# Before a measured run: every leadedge idle, i.e. its scorer has caught up with the events of
+# the previous run (it shares the server's core and would otherwise take CPU from the next
+# target); with two leadedges, also the file system clean, so that the kernel does not write
+# back leadedge-off's unsynced log during the next run (and slow its fsyncs). Idle: under 10% of
+# a core over 200 ms; at most SETTLE_TIMEOUT_S.
+settle() {
+    local i t busy prev=-1 ticks
+    [ "$want_leadedge" = 1 ] || return 0
+    if [ "${#LEADEDGE_TARGETS[@]}" -gt 1 ]; then sync -f "$TMP" 2>/dev/null || sync; fi
+    for ((i = 0; i < SETTLE_TIMEOUT_S * 5; i++)); do
+        ticks=0
+        for t in "${LEADEDGE_TARGETS[@]}"; do
+            busy=$(awk '{ print $14 + $15 }' "/proc/${PID_OF[$t]}/stat" 2>/dev/null) || busy=0
+            ticks=$((ticks + busy))
+        done
+        if [ "$prev" -ge 0 ] && [ $(((ticks - prev) * 50)) -le "$(getconf CLK_TCK)" ]; then
+            [ "$i" -le 2 ] || log "waited $(awk -v n="$i" 'BEGIN { printf "%.1f", n / 5 }')s for leadedge to go idle"
+            return 0
+        fi
+        prev=$ticks
+        sleep 0.2
+    done
+    log "warning: leadedge still busy after ${SETTLE_TIMEOUT_S}s; measuring anyway"
 }
 
 # --- the benchmark --------------------------------------------------------------------------
@@ -347,7 +458,13 @@ echo "== leadedge pixel benchmark =="
 echo "host:    $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r)"
 echo "load:    $("$WRK_BIN" -v 2>&1 | head -n 1 | awk '{ print $1, $2 }') on CPU $LOAD_CPU, -t1 -c$CONNECTIONS, $ROUNDS x ${BENCH_SECONDS}s per target after ${WARMUP_SECONDS}s warm-up, pick: $BENCH_PICK"
 [ "$want_nginx" = 0 ] || echo "nginx:   $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //') (empty_gif) on CPU $SERVER_CPU, port $PORT_NGINX"
-[ "$want_leadedge" = 0 ] || echo "leadedge: $LEADEDGE_BIN on CPU $SERVER_CPU, port $PORT_LEADEDGE, 1 worker, fsync ${BENCH_FSYNC:-interval}"
+for t in "${LEADEDGE_TARGETS[@]}"; do
+    if [ "$t" = leadedge ]; then
+        echo "leadedge: $LEADEDGE_BIN on CPU $SERVER_CPU, port $PORT_LEADEDGE, 1 worker, fsync ${BENCH_FSYNC:-interval}, scoring on"
+    else
+        echo "$t: the same on CPU $SERVER_CPU, port ${PORT_OF[$t]}, fsync ${FSYNC_OF[$t]}"
+    fi
+done
 if [ "$BENCH_ENRICH" = 1 ]; then
     echo "enrich:  City + Enterprise + ASN ($FIXTURE_NETS networks each), uap-core UA, bot, language;"
     echo "         $BENCH_CLIENTS client addresses in turn (X-Forwarded-For), ip_cache_size $BENCH_IP_CACHE"
@@ -357,7 +474,7 @@ fi
 echo
 
 [ "$want_nginx" = 0 ] || start_nginx
-[ "$want_leadedge" = 0 ] || start_leadedge
+for t in "${LEADEDGE_TARGETS[@]}"; do start_leadedge "$t"; done
 
 if [ "$WARMUP_SECONDS" -gt 0 ]; then
     for t in "${TARGETS[@]}"; do
@@ -370,40 +487,43 @@ declare -A SAMPLES=()   # target -> "rps p99;rps p99;..."
 declare -A PROBLEMS=()  # target -> non-2xx / socket error notes
 for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TARGETS[@]}"; do
+        settle
         run_wrk "$t" "$BENCH_SECONDS" "round$round"
         SAMPLES[$t]+="$RPS $P99_MS;"
-        printf 'round %d  %-9s %12.0f req/s   p99 %8.3f ms\n' "$round" "$t" "$RPS" "$P99_MS"
+        printf 'round %d  %-*s %12.0f req/s   p99 %8.3f ms\n' "$round" $((NAME_W + 1)) "$t" "$RPS" "$P99_MS"
         if [ "$NON2XX" != 0 ]; then PROBLEMS[$t]+="round $round: $NON2XX non-2xx responses; "; fi
         if [ -n "$SOCKERR" ]; then PROBLEMS[$t]+="round $round: socket errors: $SOCKERR; "; fi
     done
 done
 
-# Stop leadedge the way an operator would, then count its event log.
-events_line=""
-if [ "$want_leadedge" = 1 ]; then
-    kill -TERM "$LEADEDGE_PID" 2>/dev/null || true
+# Stop each leadedge the way an operator would, then count its event log.
+declare -A EVENTS_LINE=() NEVENTS=() EVENTS_RC=()
+for t in "${LEADEDGE_TARGETS[@]}"; do
+    pid=${PID_OF[$t]}
+    events_line=""
+    kill -TERM "$pid" 2>/dev/null || true
     stop_rc=""
     for ((i = 0; i < STOP_TIMEOUT_S * 10; i++)); do
-        alive "$LEADEDGE_PID" || break
+        alive "$pid" || break
         sleep 0.1
     done
-    if alive "$LEADEDGE_PID"; then
-        stop_pid "$LEADEDGE_PID" KILL 5
-        events_line="WARNING: leadedge did not exit within ${STOP_TIMEOUT_S}s of SIGTERM (killed)"
+    if alive "$pid"; then
+        stop_pid "$pid" KILL 5
+        events_line="WARNING: $t did not exit within ${STOP_TIMEOUT_S}s of SIGTERM (killed)"
     else
         stop_rc=0
-        wait "$LEADEDGE_PID" || stop_rc=$?
-        forget_pid "$LEADEDGE_PID"
-        [ "$stop_rc" = 0 ] || events_line="WARNING: leadedge exited with status $stop_rc after SIGTERM (expected 0)"
+        wait "$pid" || stop_rc=$?
+        forget_pid "$pid"
+        [ "$stop_rc" = 0 ] || events_line="WARNING: $t exited with status $stop_rc after SIGTERM (expected 0)"
     fi
-    [ -z "$events_line" ] || show_log "$TMP/leadedge/leadedge.log"
+    [ -z "$events_line" ] || show_log "$TMP/$t/leadedge.log"
+    EVENTS_LINE[$t]=$events_line
 
-    events_rc=0
-    nevents=$(set +o pipefail
-        { timeout "$EVENTS_TIMEOUT_S" "$LEADEDGE_BIN" events -c "$LEADEDGE_CFG" --json \
-            2>"$TMP/leadedge/events.err"; echo $? >"$TMP/leadedge/events.rc"; } | wc -l)
-    events_rc=$(cat "$TMP/leadedge/events.rc" 2>/dev/null || echo '?')
-fi
+    NEVENTS[$t]=$(set +o pipefail
+        { timeout "$EVENTS_TIMEOUT_S" "$LEADEDGE_BIN" events -c "$TMP/$t/leadedge.yaml" --json \
+            2>"$TMP/$t/events.err"; echo $? >"$TMP/$t/events.rc"; } | wc -l)
+    EVENTS_RC[$t]=$(cat "$TMP/$t/events.rc" 2>/dev/null || echo '?')
+done
 if [ "$want_nginx" = 1 ]; then stop_pid "$NGINX_PID" TERM 10; fi
 
 # --- report ---------------------------------------------------------------------------------
@@ -423,20 +543,20 @@ EOF
 }
 
 echo
-echo "| target   |      req/s |   p99 ms |"
-echo "|----------|-----------:|---------:|"
+printf '| %-*s |      req/s |   p99 ms |\n' "$NAME_W" target
+printf '|%s|-----------:|---------:|\n' "$(printf '%*s' $((NAME_W + 2)) '' | tr ' ' -)"
 declare -A PICKED=()
 for t in "${TARGETS[@]}"; do
     [ -n "${PICKED[$t]:-}" ] && continue
     PICKED[$t]=$(summary "$t")
     read -r rps p99 <<<"${PICKED[$t]}"
-    printf '| %-8s | %10s | %8s |\n' "$t" "$rps" "$p99"
+    printf '| %-*s | %10s | %8s |\n' "$NAME_W" "$t" "$rps" "$p99"
 done
 echo "($BENCH_PICK of $ROUNDS runs of ${BENCH_SECONDS}s; p99 at saturation with $CONNECTIONS connections)"
 
 for t in "${!PROBLEMS[@]}"; do echo "WARNING: $t: ${PROBLEMS[$t]}"; done
 
-if [ "$want_nginx" = 1 ] && [ "$want_leadedge" = 1 ]; then
+if [ "$want_nginx" = 1 ] && [ -n "${PICKED[leadedge]:-}" ]; then
     read -r rps_n _ <<<"${PICKED[nginx]}"
     read -r rps_l _ <<<"${PICKED[leadedge]}"
     ratio=$(awk -v l="$rps_l" -v n="$rps_n" 'BEGIN { printf "%.3f", (n > 0) ? l / n : 0 }')
@@ -446,14 +566,28 @@ if [ "$want_nginx" = 1 ] && [ "$want_leadedge" = 1 ]; then
     echo "$verdict: goal >= ${GOAL}x nginx empty_gif (DESIGN.md §5)"
 fi
 
-if [ "$want_leadedge" = 1 ]; then
+if [ -n "${PICKED[leadedge]:-}" ] && [ -n "${PICKED[leadedge-off]:-}" ]; then
+    read -r rps_f _ <<<"${PICKED[leadedge]}"
+    read -r rps_o _ <<<"${PICKED[leadedge-off]}"
+    ratio=$(awk -v f="$rps_f" -v o="$rps_o" 'BEGIN { printf "%.3f", (o > 0) ? f / o : 0 }')
+    verdict=$(awk -v r="$ratio" -v g="$FSYNC_GOAL" 'BEGIN { print (r >= g) ? "PASS" : "BELOW" }')
     echo
-    [ -z "$events_line" ] || echo "$events_line"
-    if [ "$events_rc" != 0 ]; then
-        echo "WARNING: \`leadedge events --json\` failed (exit $events_rc): $(head -c 300 "$TMP/leadedge/events.err")"
-    fi
-    echo "events in leadedge's log: $nevents (requests leadedge answered, warm-up and probe included: $LEADEDGE_SENT)"
-    if [ "$nevents" -lt "$LEADEDGE_SENT" ]; then
-        echo "WARNING: fewer events logged than requests answered"
+    echo "ratio fsync ${FSYNC_OF[leadedge]}/off (leadedge/leadedge-off, scoring on): $ratio"
+    if [ "${FSYNC_OF[leadedge]}" = interval ]; then
+        echo "$verdict: goal >= ${FSYNC_GOAL}x, group commit (fsync every 10 ms) vs none (DESIGN.md §5)"
     fi
 fi
+
+for t in "${LEADEDGE_TARGETS[@]}"; do
+    echo
+    [ -z "${EVENTS_LINE[$t]}" ] || echo "${EVENTS_LINE[$t]}"
+    if [ "${EVENTS_RC[$t]}" != 0 ]; then
+        for_t=""
+        [ "$t" = leadedge ] || for_t=" for $t"
+        echo "WARNING: \`leadedge events --json\` failed$for_t (exit ${EVENTS_RC[$t]}): $(head -c 300 "$TMP/$t/events.err")"
+    fi
+    echo "events in $t's log: ${NEVENTS[$t]} (requests $t answered, warm-up and probe included: ${SENT_OF[$t]})"
+    if [ "${NEVENTS[$t]}" -lt "${SENT_OF[$t]}" ]; then
+        echo "WARNING: fewer events logged than requests answered"
+    fi
+done
