@@ -646,8 +646,9 @@ static uint64_t drop_cache(const char *dir, unsigned *nseg) {
  * the seconds; *n the records, *end the position after the last one. */
 static double replay(const char *dir, le_engine_t *e, uint64_t *n, le_logpos_t *end) {
     static const le_logpos_t all = {UINT32_MAX, UINT64_MAX};
+    static char arena_buf[64 * 1024]; /* as the scorer: no allocation per record */
     le_arena_t a;
-    le_arena_init(&a, NULL, 0);
+    le_arena_init(&a, arena_buf, sizeof(arena_buf));
     le_logreader_t *rd;
     char *msg = NULL;
     const void *p;

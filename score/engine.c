@@ -62,24 +62,29 @@ static void set_str(char **dst, le_str_t s) {
     *dst = le_xstrndup(s.ptr, s.len);
 }
 
-static int hexval(char ch) {
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    return -1;
+/* Hex digit values; 0x10 marks a byte that is not one. */
+static const uint8_t hex_table[256] = {
+    ['0'] = 0,  ['1'] = 1,  ['2'] = 2,  ['3'] = 3,  ['4'] = 4,  ['5'] = 5,  ['6'] = 6,  ['7'] = 7,
+    ['8'] = 8,  ['9'] = 9,  ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
+    ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
+};
+
+static inline unsigned hexdigit(unsigned char ch) {
+    return hex_table[ch] || ch == '0' ? hex_table[ch] : 0x10;
 }
 
 /* 32 hex digits to 16 bytes; anything else is hashed to 16 bytes. */
 static void id_bytes(const char *s, uint8_t out[16]) {
-    size_t n = strlen(s);
+    size_t n = strnlen(s, 33);
     if (n == 32) {
-        bool ok = true;
-        for (size_t i = 0; i < 16 && ok; i++) {
-            int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-            ok = hi >= 0 && lo >= 0;
-            out[i] = (uint8_t)(hi << 4 | lo);
+        unsigned bad = 0;
+        for (size_t i = 0; i < 16; i++) {
+            unsigned hi = hexdigit((unsigned char)s[2 * i]),
+                     lo = hexdigit((unsigned char)s[2 * i + 1]);
+            bad |= hi | lo;
+            out[i] = (uint8_t)(hi << 4 | (lo & 15));
         }
-        if (ok) return;
+        if (!(bad & 0x10)) return;
     }
     uint8_t d[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)s, n, d);
@@ -638,14 +643,16 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     /* account: the IP company when the network names one, else a business e-mail domain */
     uint32_t *acct = c ? &c->account : &v->account;
     if (!*acct) {
-        if (ev->enriched && ev->x.company_key.len) {
-            char key[130];
-            snprintf(key, sizeof(key), "%.*s", (int)ev->x.company_key.len, ev->x.company_key.ptr);
+        char key[260];
+        if (ev->enriched && ev->x.company_key.len && ev->x.company_key.len < 130) {
+            memcpy(key, ev->x.company_key.ptr, ev->x.company_key.len);
+            key[ev->x.company_key.len] = '\0';
             *acct = account_for(e, key, ev->x.company, ev->x.domain);
         } else if (c && c->email_kind == LE_DOMAIN_BUSINESS) {
             le_str_t dom = le_email_domain(le_str(c->email));
-            char key[260];
-            snprintf(key, sizeof(key), "@%.*s", (int)dom.len, dom.ptr);
+            key[0] = '@';
+            memcpy(key + 1, dom.ptr, dom.len); /* <= 253 bytes */
+            key[dom.len + 1] = '\0';
             *acct = account_for(e, key, LE_STR_NULL, dom);
         }
         if (*acct) {

@@ -95,13 +95,27 @@ static const char *const role_names[] = {"unknown", "decider",    "buyer", "infl
                                          "user",    "gatekeeper", NULL};
 static const char *const domain_kinds[] = {"business", "freemail", "disposable", NULL};
 
+/* A glob made only of literal runs and '*' (such as "*" "/pricing" "*"): matched by searching
+ * the runs in order, ASCII case-insensitively, without fnmatch and without copying the
+ * subject. */
+typedef struct {
+    bool simple;
+    bool anchored_start, anchored_end; /* no leading / trailing '*' */
+    size_t nparts;
+    char **part; /* lower-case literal runs */
+    size_t *plen;
+} gplan_t;
+
 typedef struct {
     fid_t f;
     le_condop_t op;
     const char *prop; /* F_PROP: the prop's name */
+    size_t proplen;
     size_t n;
-    char **values; /* LE_COND_EQ / LE_COND_GLOB strings (company: keys) */
-    int64_t *nums; /* numbers, enum indices, 0/1 for booleans */
+    char **values;  /* LE_COND_EQ / LE_COND_GLOB strings (company: keys) */
+    size_t *lens;   /* their lengths */
+    gplan_t *globs; /* LE_COND_GLOB: each value's plan */
+    int64_t *nums;  /* numbers, enum indices, 0/1 for booleans */
     int64_t min, max;
     pcre2_code **re;
     pcre2_match_data *md;
@@ -156,11 +170,94 @@ static void free_cond(cond_t *c) {
     for (size_t i = 0; i < c->n; i++) {
         if (c->values) free(c->values[i]);
         if (c->re) pcre2_code_free(c->re[i]);
+        if (c->globs) {
+            for (size_t k = 0; k < c->globs[i].nparts; k++) free(c->globs[i].part[k]);
+            free(c->globs[i].part);
+            free(c->globs[i].plen);
+        }
     }
+    free(c->globs);
+    free(c->lens);
     free(c->values);
     free(c->nums);
     free(c->re);
     pcre2_match_data_free(c->md);
+}
+
+static char lower_ascii(char ch) {
+    return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
+/* The plan for pattern when it has no '?', '[' or '\\' (fnmatch handles the rest). */
+static void plan_glob(const char *pat, gplan_t *g) {
+    memset(g, 0, sizeof(*g));
+    if (strpbrk(pat, "?[\\")) return;
+    size_t n = strlen(pat);
+    g->simple = true;
+    g->anchored_start = n == 0 || pat[0] != '*';
+    g->anchored_end = n == 0 || pat[n - 1] != '*';
+    g->part = le_xcalloc(n / 2 + 2, sizeof(char *));
+    g->plen = le_xcalloc(n / 2 + 2, sizeof(size_t));
+    for (const char *p = pat; *p;) {
+        while (*p == '*') p++;
+        const char *q = p;
+        while (*q && *q != '*') q++;
+        if (q > p) {
+            char *part = le_xstrndup(p, (size_t)(q - p));
+            for (char *c = part; *c; c++) *c = lower_ascii(*c);
+            g->part[g->nparts] = part;
+            g->plen[g->nparts++] = (size_t)(q - p);
+        }
+        p = q;
+    }
+}
+
+static bool same_nocase(const char *a, const char *lower, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (lower_ascii(a[i]) != lower[i]) return false;
+    return true;
+}
+
+/* The first place at or after from where lower[0..n) occurs in v, ignoring ASCII case. */
+static const char *find_nocase(const char *v, size_t vlen, size_t from, const char *lower,
+                               size_t n) {
+    if (n == 0) return v + from;
+    char c0 = lower[0], c1 = (char)(c0 >= 'a' && c0 <= 'z' ? c0 - 'a' + 'A' : c0);
+    for (size_t i = from; i + n <= vlen; i++) {
+        /* jump to the next place the first byte can match */
+        const char *p = memchr(v + i, c0, vlen - n + 1 - i);
+        const char *q = c1 != c0 ? memchr(v + i, c1, vlen - n + 1 - i) : NULL;
+        if (!p || (q && q < p)) p = q;
+        if (!p) return NULL;
+        i = (size_t)(p - v);
+        if (same_nocase(p + 1, lower + 1, n - 1)) return p;
+    }
+    return NULL;
+}
+
+/* fnmatch(pat, v, FNM_CASEFOLD) for a simple pattern: the runs in order, anchored where the
+ * pattern has no '*' at that end. */
+static bool simple_glob(const gplan_t *g, const char *v, size_t vlen) {
+    size_t at = 0, first = 0, last = g->nparts;
+    if (g->nparts == 0) return !g->anchored_start || vlen == 0; /* "*" or "" */
+    if (g->anchored_start) {
+        if (vlen < g->plen[0] || !same_nocase(v, g->part[0], g->plen[0])) return false;
+        at = g->plen[0];
+        first = 1;
+        if (g->nparts == 1 && g->anchored_end) return vlen == at;
+    }
+    if (g->anchored_end && last > first) {
+        size_t n = g->plen[last - 1];
+        if (vlen < at + n || !same_nocase(v + vlen - n, g->part[last - 1], n)) return false;
+        vlen -= n;
+        last--;
+    }
+    for (size_t k = first; k < last; k++) {
+        const char *p = find_nocase(v, vlen, at, g->part[k], g->plen[k]);
+        if (!p) return false;
+        at = (size_t)(p - v) + g->plen[k];
+    }
+    return true;
 }
 
 static int build_cond(const le_config_t *cfg, const char *path, const le_condconf_t *cc, cond_t *c,
@@ -172,6 +269,7 @@ static int build_cond(const le_config_t *cfg, const char *path, const le_condcon
     if (strncmp(cc->field, "prop.", 5) == 0) {
         c->f = F_PROP;
         c->prop = cc->field + 5;
+        c->proplen = strlen(c->prop);
     } else {
         size_t i = 0;
         while (i < LE_ARRAY_SIZE(fields) && strcmp(fields[i].name, cc->field) != 0) i++;
@@ -210,6 +308,8 @@ static int build_cond(const le_config_t *cfg, const char *path, const le_condcon
         return 0;
     }
     c->values = le_xcalloc(c->n, sizeof(*c->values));
+    c->lens = le_xcalloc(c->n, sizeof(*c->lens));
+    if (c->op == LE_COND_GLOB) c->globs = le_xcalloc(c->n, sizeof(*c->globs));
     for (size_t i = 0; i < c->n; i++) {
         if (c->f == F_COMPANY && c->op == LE_COND_EQ) {
             /* cut where the enrichment cuts its keys (enrich.c), so long names still meet */
@@ -219,6 +319,8 @@ static int build_cond(const le_config_t *cfg, const char *path, const le_condcon
         } else {
             c->values[i] = le_xstrdup(cc->values[i]);
         }
+        c->lens[i] = strlen(c->values[i]);
+        if (c->globs) plan_glob(c->values[i], &c->globs[i]);
     }
     return 0;
 }
@@ -312,11 +414,6 @@ static le_str_t query_param(le_str_t url, const char *name, char *buf, size_t ca
     return LE_STR_NULL;
 }
 
-static bool eq_nocase(le_str_t v, const char *s) {
-    size_t n = strlen(s);
-    return v.len == n && strncasecmp(v.ptr, s, n) == 0;
-}
-
 /* A value the condition's strings or patterns are tried on. An absent value never matches. */
 static bool match_str(cond_t *c, le_str_t v) {
     if (!v.ptr || !v.len) return false;
@@ -327,6 +424,15 @@ static bool match_str(cond_t *c, le_str_t v) {
         return false;
     }
     if (c->op == LE_COND_GLOB) {
+        bool all_simple = true;
+        for (size_t i = 0; i < c->n; i++) {
+            if (!c->globs[i].simple) {
+                all_simple = false;
+                continue;
+            }
+            if (!memchr(v.ptr, '\0', v.len) && simple_glob(&c->globs[i], v.ptr, v.len)) return true;
+        }
+        if (all_simple) return false;
         char small[1024], *s = v.len < sizeof(small) ? small : le_xmalloc(v.len + 1);
         memcpy(s, v.ptr, v.len);
         s[v.len] = '\0';
@@ -334,13 +440,13 @@ static bool match_str(cond_t *c, le_str_t v) {
         for (size_t i = 0; i < c->n && !hit; i++) {
             /* a NUL inside v ends the subject early: such values only come from binary
              * junk, and matching less of them is harmless */
-            hit = fnmatch(c->values[i], s, FNM_CASEFOLD) == 0;
+            if (!c->globs[i].simple) hit = fnmatch(c->values[i], s, FNM_CASEFOLD) == 0;
         }
         if (s != small) free(s);
         return hit;
     }
     for (size_t i = 0; i < c->n; i++)
-        if (eq_nocase(v, c->values[i])) return true;
+        if (v.len == c->lens[i] && strncasecmp(v.ptr, c->values[i], v.len) == 0) return true;
     return false;
 }
 
@@ -384,7 +490,9 @@ static bool match_event(cond_t *c, const le_event_t *ev) {
             return match_str(c, query_param(ev->url, "utm_content", buf, sizeof(buf)));
         case F_PROP:
             for (uint32_t i = 0; i < ev->nprops; i++)
-                if (eq_nocase(ev->props[i].key, c->prop)) return match_str(c, ev->props[i].val);
+                if (ev->props[i].key.len == c->proplen &&
+                    strncasecmp(ev->props[i].key.ptr, c->prop, c->proplen) == 0)
+                    return match_str(c, ev->props[i].val);
             return false;
         default:
             return false;

@@ -36,6 +36,7 @@ struct le_scorer_s {
     atomic_bool stop;
     uint64_t next_snapshot_ms;
     le_arena_t arena;
+    char arena_buf[64 * 1024]; /* one record's decoding fits: no allocation per record */
     atomic_uint_fast64_t applied, mqls, mqas, snapshots, snapshot_failures, log_errors;
 };
 
@@ -196,7 +197,7 @@ int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scor
     s->log = log;
     s->eng = le_engine_new(cfg, rules, fm, dis);
     pthread_mutex_init(&s->mu, NULL);
-    le_arena_init(&s->arena, NULL, 0);
+    le_arena_init(&s->arena, s->arena_buf, sizeof(s->arena_buf));
 
     uint64_t t0 = mono_ms();
     le_buf_t snap = LE_BUF_INIT;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +338,50 @@ static void test_suppress_domains(void **state) {
     assert_string_equal(le_suppress_name(LE_SUP_GPC), "gpc");
 }
 
+/* Globs of literal runs and '*' take a fast path: it agrees with fnmatch(FNM_CASEFOLD) on
+ * every pattern and subject of a small alphabet, up to these lengths. */
+static void test_glob_fast_path_agrees_with_fnmatch(void **state) {
+    (void)state;
+    static const char pa[] = "aB/*.";
+    static const char sa[] = "aAb/.";
+    unsigned seed = 7;
+    int checked = 0;
+    for (int np = 0; np < 400; np++) {
+        char pat[8];
+        int plen = np < 5 ? np : (int)((seed = seed * 1103515245u + 12345u) >> 16) % 7;
+        for (int i = 0; i < plen; i++)
+            pat[i] = pa[((seed = seed * 1103515245u + 12345u) >> 16) % 5];
+        pat[plen] = '\0';
+        if (plen == 0) continue; /* an empty value is refused by the config */
+        char yml[256];
+        snprintf(yml, sizeof(yml),
+                 "scoring:\n  behaviour:\n    rules:\n      - {name: g, when: {url: \"%s\"}, "
+                 "points: 1}\n",
+                 pat);
+        le_buf_t err = LE_BUF_INIT;
+        le_config_t *c = load(yml, &err);
+        if (!c) fail_msg("%s: %s", pat, le_buf_cstr(&err));
+        le_rules_t *r;
+        assert_int_equal(le_rules_build(c, &r, &err), 0);
+        for (int ns = 0; ns < 150; ns++) {
+            char subj[10];
+            int slen = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 9;
+            for (int i = 0; i < slen; i++)
+                subj[i] = sa[((seed = seed * 1103515245u + 12345u) >> 16) % 5];
+            subj[slen] = '\0';
+            le_event_t ev = pageview(subj, T0);
+            bool want = slen > 0 && fnmatch(pat, subj, FNM_CASEFOLD) == 0;
+            if (le_rules_behaviour_match(r, 0, &ev) != want)
+                fail_msg("pattern \"%s\" subject \"%s\": want %d", pat, subj, want);
+            checked++;
+        }
+        le_rules_free(r);
+        le_config_unref(c);
+        le_buf_free(&err);
+    }
+    assert_true(checked > 50000);
+}
+
 /* The config refuses broken rules with the place and the reason. */
 static void expect_error(const char *text, const char *want) {
     le_buf_t err = LE_BUF_INIT;
@@ -403,6 +448,7 @@ int main(void) {
         cmocka_unit_test(test_grades_and_criterion),
         cmocka_unit_test(test_suppress_domains),
         cmocka_unit_test(test_rule_errors),
+        cmocka_unit_test(test_glob_fast_path_agrees_with_fnmatch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
