@@ -178,10 +178,24 @@ static void vindex_remove(le_engine_t *e, uint32_t idx) {
     }
 }
 
-static void vindex_add(le_engine_t *e, uint32_t idx) {
+static void vindex_put(le_engine_t *e, uint32_t idx) {
     size_t i = vslot(e, vis(e, idx)->id);
     while (e->index[i]) i = (i + 1) & e->index_mask;
     e->index[i] = idx + 1;
+}
+
+/* The index grows with the table (at most two thirds full), so a few thousand active visitors
+ * keep it small enough to stay in the CPU's caches; limits.max_visitors only bounds it. */
+static void vindex_add(le_engine_t *e, uint32_t idx) {
+    if (((size_t)e->nvisitors + 1) * 3 > (e->index_mask + 1) * 2) {
+        size_t cap = (e->index_mask + 1) * 2;
+        free(e->index);
+        e->index = le_xcalloc(cap, sizeof(uint32_t));
+        e->index_mask = cap - 1;
+        for (uint32_t i = 0; i < e->hw; i++)
+            if (i != idx && (vis(e, i)->flags & V_USED)) vindex_put(e, i);
+    }
+    vindex_put(e, idx);
 }
 
 static void account_add(le_engine_t *e, uint32_t acct, double delta, uint32_t t);
@@ -523,10 +537,8 @@ le_engine_t *le_engine_new(const le_config_t *cfg, le_rules_t *rules, le_domains
     e->freemail = freemail;
     e->disposable = disposable;
     e->half_life_s = (double)cfg->scoring.behaviour.half_life_ms / 1000.0;
-    size_t cap = 64;
-    while (cap < (size_t)cfg->limits.max_visitors * 3 / 2) cap <<= 1;
-    e->index = le_xcalloc(cap, sizeof(uint32_t));
-    e->index_mask = cap - 1;
+    e->index = le_xcalloc(1024, sizeof(uint32_t));
+    e->index_mask = 1023;
     e->rng = 0x9e3779b97f4a7c15ull;
     return e;
 }
