@@ -262,6 +262,9 @@ static int serve(const char *path, bool repair) {
     if (load(path, &s.cfg) != 0) return 1;
     le_log_set_level((le_log_level_t)s.cfg->log.level);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit fails the log's write (EFBIG: the log turns unhealthy and stops
+     * acknowledging) instead of killing the process. */
+    signal(SIGXFSZ, SIG_IGN);
     /* http-parser has its own cap on the request head (80 KiB by default); ours are the
      * configured limits, checked byte by byte, so lift its cap above their largest bound. */
     http_parser_set_max_header_size(LE_HTTP_PARSER_MAX_HEAD);

@@ -171,5 +171,67 @@ class CrashSafety(unittest.TestCase):
             self.assertIsNone(report, report)
 
 
+class DiskFailure(unittest.TestCase):
+    """The log's write fails (a file size limit here, as a full disk would): forms are no longer
+    acknowledged (503, or the connection closes on a held answer), health turns 503, the
+    refusals are counted, the process stays up, and every form acknowledged before is in the
+    log and scored."""
+
+    def test_failed_write_stops_acknowledging(self):
+        import resource
+        cfg = dict(CONFIG)
+        cfg["store"] = {"fsync": "always", "segment_size": "64M"}
+        srv = Server(cfg, name="diskfail")
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        limit = 256 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))  # inherited by the server
+        try:
+            srv.start()
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        try:
+            acked, refused, closed = [], 0, 0
+            for i in range(3000):
+                email = "d%04d@firm.example" % i
+                body = urllib.parse.urlencode({"_form": "demo", "email": email,
+                                               "note": "x" * 400}).encode()
+                try:
+                    with Conn(srv.port, timeout=5) as c:
+                        c.send(build_request("POST", "/f", [
+                            ("User-Agent", UA), ("Accept-Language", "de"),
+                            ("Accept", "application/json"),
+                            ("Content-Type", "application/x-www-form-urlencoded")], body))
+                        r = c.read_response()
+                    if r.status == 200:
+                        acked.append(email)
+                    else:
+                        self.assertEqual(r.status, 503, r.body)
+                        refused += 1
+                except Closed:
+                    closed += 1
+                if refused >= 20:
+                    break
+            self.assertGreaterEqual(refused, 20, "the log never failed")
+            self.assertTrue(srv.alive())
+            self.assertGreater(len(acked), 50)
+            self.assertEqual(srv.get("/healthz").status, 503)
+            m = srv.metrics()
+            self.assertGreaterEqual(m[metric_key("leadedge_evlog_refused_total")], refused)
+            text = srv.stderr_text()
+            self.assertIn("the log is failed", text)
+            srv.stop()
+            # restarted without the limit: everything acknowledged is there and scored
+            srv.start()
+            missing = [e for e in acked
+                       if srv.admin_get("/v1/visitors/" + urllib.parse.quote(e, safe="")).status
+                       != 200]
+            self.assertEqual(missing, [])
+        finally:
+            srv.stop()
+            report = srv.sanitizer_report()
+            srv.remove_tmp()
+            self.assertIsNone(report, report)
+
+
 if __name__ == "__main__":
     unittest.main()
