@@ -29,17 +29,25 @@
  *     "ip"   str              ip                already truncated by pixel/
  *     "ua"   str              ua
  *     "l"    str              lang
- *     "x"    map              x                 enrichment, only when enriched (below)
+ *     "X"    array            x                 enrichment, only when enriched (below)
  *
- * The enrichment map "x" holds only what is known: strings (each a le_str_t of
- * le_enrichment_t) under "cc" country_code, "cn" country, "rc" region_code,
- * "rn" region, "ci" city, "pc" postal, "tz" time_zone, "co" continent,
- * "cp" company, "ck" company_key, "dm" domain, "og" org, "ao" as_org,
- * "cx" connection_type, "ut" user_type, "br" browser, "bv" browser_version,
- * "os" os, "ov" os_version, "dv" device, "bd" brand, "md" model, "lg" language;
- * "la"/"lo" float 64 latitude/longitude and "ar" uint accuracy_km (only with a
- * location), "as" uint asn, "nw" uint network, "an" uint anon bits, "fr" true
- * from_ranges, "dc" uint device_class, "bt" uint bot reason bits.
+ * "vid" is the value `true` instead of a string when the snippet's id is the
+ * record's id (the usual case), which saves 34 bytes a record.
+ *
+ * The enrichment array "X" has one slot per field, by position, nil when the
+ * field is unknown, and trailing nils left out: the strings (each a le_str_t
+ * of le_enrichment_t) 0 country_code, 1 country, 2 region_code, 3 region,
+ * 4 city, 5 postal, 6 time_zone, 7 continent, 8 company, 9 company_key,
+ * 10 domain, 11 org, 12 as_org, 13 connection_type, 14 user_type, 15 browser,
+ * 16 browser_version, 17 os, 18 os_version, 19 device, 20 brand, 21 model,
+ * 22 language; then 23/24 float 64 latitude/longitude and 25 uint accuracy_km
+ * (only with a location), 26 uint asn, 27 uint network, 28 uint anon bits,
+ * 29 true from_ranges, 30 uint device_class, 31 uint bot reason bits. Slots a
+ * later version adds go after these and are skipped by this one. (Records
+ * written before the array have a map "x" with two-letter keys instead: "cc",
+ * "cn", "rc", "rn", "ci", "pc", "tz", "co", "cp", "ck", "dm", "og", "ao", "cx",
+ * "ut", "br", "bv", "os", "ov", "dv", "bd", "md", "lg", "la", "lo", "ar", "as",
+ * "nw", "an", "fr", "dc", "bt" for the same fields; they still decode.)
  *
  * Integers and lengths use msgpack's smallest encoding, as msgpack-c's
  * packer writes them (a version 1 record starts with 0x8N or 0xde 0x00 0xNN,
@@ -130,6 +138,17 @@ static inline void put_map(out_t *o, uint32_t n) {
         put_tagged(o, 0xde, n, 2);
     } else {
         put_tagged(o, 0xdf, n, 4);
+    }
+}
+
+static inline void put_array(out_t *o, uint32_t n) {
+    if (n < 16) {
+        *out_room(o, 1) = (unsigned char)(0x90 | n);
+        o->n++;
+    } else if (n < 65536) {
+        put_tagged(o, 0xdc, n, 2);
+    } else {
+        put_tagged(o, 0xdd, n, 4);
     }
 }
 
@@ -228,43 +247,49 @@ static inline const le_str_t *xfield_c(const le_enrichment_t *x, size_t i) {
     return (const le_str_t *)(const void *)((const char *)x + xstr[i].off);
 }
 
+/* Slots of "X" after the strings. */
+enum { X_LA = NXSTR, X_LO, X_AR, X_AS, X_NW, X_AN, X_FR, X_DC, X_BT, X_SLOTS };
+
 static void put_enrichment(out_t *o, const le_enrichment_t *x) {
-    uint32_t n = 3 * x->has_location + (x->asn != 0) + (x->network != 0) + (x->anon != 0) +
-                 x->from_ranges + (x->device_class != 0) + (x->bot_reasons != 0);
-    for (size_t i = 0; i < NXSTR; i++) n += xfield_c(x, i)->len != 0;
-    put_map(o, n);
-    for (size_t i = 0; i < NXSTR; i++) {
-        const le_str_t *v = xfield_c(x, i);
-        if (!v->len) continue;
-        unsigned char *d = out_room(o, 3);
-        d[0] = 0xa2;
-        memcpy(d + 1, xstr[i].key, 2);
-        o->n += 3;
-        put_str(o, v->ptr, v->len);
+    const uint64_t num[] = {[X_AR - X_LA] = x->has_location ? x->accuracy_km : 0,
+                            [X_AS - X_LA] = x->asn,
+                            [X_NW - X_LA] = x->network,
+                            [X_AN - X_LA] = x->anon,
+                            [X_FR - X_LA] = x->from_ranges,
+                            [X_DC - X_LA] = x->device_class,
+                            [X_BT - X_LA] = x->bot_reasons};
+    /* the slots up to the last known one */
+    size_t n = X_SLOTS;
+    while (n > 0) {
+        size_t i = n - 1;
+        bool known = i < NXSTR ? xfield_c(x, i)->len != 0
+                     : i == X_LA || i == X_LO
+                         ? x->has_location
+                         : num[i - X_LA] != 0 || (i == X_AR && x->has_location);
+        if (known) break;
+        n--;
     }
-    if (x->has_location) {
-        KEY(o, "la");
-        put_f64(o, x->latitude);
-        KEY(o, "lo");
-        put_f64(o, x->longitude);
-        KEY(o, "ar");
-        put_uint(o, x->accuracy_km);
+    put_array(o, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        if (i < NXSTR) {
+            const le_str_t *v = xfield_c(x, i);
+            if (v->len)
+                put_str(o, v->ptr, v->len);
+            else
+                put_bytes(o, "\xc0", 1);
+        } else if (i == X_LA || i == X_LO) {
+            if (x->has_location)
+                put_f64(o, i == X_LA ? x->latitude : x->longitude);
+            else
+                put_bytes(o, "\xc0", 1);
+        } else if (i == X_FR) {
+            put_bytes(o, x->from_ranges ? "\xc3" : "\xc0", 1);
+        } else if (num[i - X_LA] || (i == X_AR && x->has_location)) {
+            put_uint(o, num[i - X_LA]);
+        } else {
+            put_bytes(o, "\xc0", 1);
+        }
     }
-#define XUINT(lit, v)                                                                              \
-    if (v) {                                                                                       \
-        KEY(o, lit);                                                                               \
-        put_uint(o, v);                                                                            \
-    }
-    XUINT("as", x->asn);
-    XUINT("nw", x->network);
-    XUINT("an", x->anon);
-    if (x->from_ranges) {
-        KEY(o, "fr");
-        put_bytes(o, "\xc3", 1);
-    }
-    XUINT("dc", x->device_class);
-    XUINT("bt", x->bot_reasons);
-#undef XUINT
 }
 
 void le_record_pack(const le_event_t *ev, msgpack_packer *pk) {
@@ -331,7 +356,12 @@ void le_record_pack(const le_event_t *ev, msgpack_packer *pk) {
     STR_FIELD("u", ev->url);
     STR_FIELD("r", ev->ref);
     STR_FIELD("ti", ev->title);
-    STR_FIELD("vid", ev->vid);
+    if (ev->vid.len && ev->vid.len == idlen && memcmp(ev->vid.ptr, ev->id, idlen) == 0) {
+        KEY(&o, "vid");
+        put_bytes(&o, "\xc3", 1); /* the same as id */
+    } else {
+        STR_FIELD("vid", ev->vid);
+    }
     STR_FIELD("f", ev->form_id);
     if (ev->nprops) {
         KEY(&o, "p");
@@ -346,7 +376,7 @@ void le_record_pack(const le_event_t *ev, msgpack_packer *pk) {
     STR_FIELD("l", ev->lang);
 #undef STR_FIELD
     if (ev->enriched) {
-        KEY(&o, "x");
+        KEY(&o, "X");
         put_enrichment(&o, &ev->x);
     }
     out_flush(&o);
@@ -594,6 +624,65 @@ static inline bool key_is(le_str_t k, const char *lit, size_t n) {
 }
 #define IS(k, lit) key_is((k), (lit), sizeof(lit) - 1)
 
+/* A nil slot of "X": consumed, and true. */
+static inline bool nil_slot(cur_t *c) {
+    if (c->p < c->end && *c->p == 0xc0) {
+        c->p++;
+        return true;
+    }
+    return false;
+}
+
+static int get_enrichment_array(cur_t *c, le_enrichment_t *x) {
+    tok_t m;
+    if (next(c, &m) || m.kind != T_ARRAY) return LE_ECORRUPT;
+    if ((uint64_t)m.n > (uint64_t)(c->end - c->p)) return LE_ECORRUPT;
+    for (uint32_t i = 0; i < m.n; i++) {
+        int rc = 0;
+        if (i >= X_SLOTS) {
+            rc = skip(c); /* a slot of a later version */
+        } else if (nil_slot(c)) {
+            continue;
+        } else if (i < NXSTR) {
+            rc = get_str(c, xfield(x, i));
+        } else {
+            switch (i) {
+                case X_LA:
+                    rc = get_f64(c, &x->latitude);
+                    x->has_location = true;
+                    break;
+                case X_LO:
+                    rc = get_f64(c, &x->longitude);
+                    break;
+                case X_AR:
+                    rc = get_u32(c, &x->accuracy_km);
+                    break;
+                case X_AS:
+                    rc = get_u32(c, &x->asn);
+                    break;
+                case X_NW:
+                    rc = get_u8(c, &x->network);
+                    break;
+                case X_AN:
+                    rc = get_u8(c, &x->anon);
+                    break;
+                case X_FR:
+                    rc = get_bool(c, &x->from_ranges);
+                    break;
+                case X_DC:
+                    rc = get_u8(c, &x->device_class);
+                    break;
+                default:
+                    rc = get_u32(c, &x->bot_reasons);
+                    break;
+            }
+        }
+        if (rc) return LE_ECORRUPT;
+    }
+    return 0;
+}
+
+/* The map form of records written before the array. */
 static int get_enrichment(cur_t *c, le_enrichment_t *x) {
     tok_t m;
     if (next(c, &m) || m.kind != T_MAP) return LE_ECORRUPT;
@@ -637,7 +726,7 @@ static int get_enrichment(cur_t *c, le_enrichment_t *x) {
 int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t *a) {
     cur_t c = {payload, (const uint8_t *)payload + len};
     tok_t m;
-    bool have_v = false;
+    bool have_v = false, vid_is_id = false;
 
     memset(ev, 0, sizeof(*ev));
     if (next(&c, &m) || m.kind != T_MAP) return LE_ECORRUPT;
@@ -685,7 +774,13 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
         } else if (IS(k, "ti")) {
             rc = get_str(&c, &ev->title);
         } else if (IS(k, "vid")) {
-            rc = get_str(&c, &ev->vid);
+            if (c.p < c.end && *c.p == 0xc3) { /* the same as id (which may come later) */
+                c.p++;
+                vid_is_id = true;
+                rc = 0;
+            } else {
+                rc = get_str(&c, &ev->vid);
+            }
         } else if (IS(k, "f")) {
             rc = get_str(&c, &ev->form_id);
         } else if (IS(k, "p")) {
@@ -698,6 +793,9 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
             rc = get_str(&c, &ev->ua);
         } else if (IS(k, "l")) {
             rc = get_str(&c, &ev->lang);
+        } else if (IS(k, "X")) {
+            rc = get_enrichment_array(&c, &ev->x);
+            ev->enriched = true;
         } else if (IS(k, "x")) {
             rc = get_enrichment(&c, &ev->x);
             ev->enriched = true;
@@ -707,6 +805,7 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
         if (rc) return LE_ECORRUPT;
     }
     if (c.p != c.end || !have_v) return LE_ECORRUPT;
+    if (vid_is_id) ev->vid = (le_str_t){ev->id, strlen(ev->id)};
     return 0;
 }
 

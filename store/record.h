@@ -26,7 +26,8 @@ void le_record_pack(const le_event_t *ev, msgpack_packer *pk);
 
 /*
  * Decode the record in payload[0..len) into *ev. Strings in ev borrow from
- * payload (which must outlive ev; they are not NUL-terminated), the props and
+ * payload (which must outlive ev; they are not NUL-terminated) or, for a vid
+ * written as "same as id", from ev->id (so a copy of *ev must not outlive ev), the props and
  * fields arrays come from a. Unknown keys are skipped. Returns 0, or
  * LE_ECORRUPT when the payload is not a well-formed record (a known key with
  * the wrong type, truncation, trailing bytes, no "v"); *ev is then

@@ -724,6 +724,123 @@ static void test_enrichment_round_trip(void **state) {
     le_arena_free(&a);
 }
 
+/* The snippet's id equal to the record's id is written as `true` and read back as the id. */
+static void test_vid_same_as_id(void **state) {
+    (void)state;
+    le_event_t ev = full_event(), got;
+    msgpack_sbuffer a, b;
+    encode(&ev, &a); /* vid "v-123": written out */
+    ev.vid = le_str(ev.id);
+    encode(&ev, &b);
+    assert_int_equal(a.size - strlen("v-123"), b.size - 0); /* a str of 5 against `true` */
+    char mem[1024];
+    le_arena_t ar;
+    le_arena_init(&ar, mem, sizeof(mem));
+    assert_int_equal(le_record_decode(b.data, b.size, &got, &ar), 0);
+    assert_str(got.vid, le_str(ev.id));
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_record_to_json(b.data, b.size, &out), 0);
+    char want[80];
+    snprintf(want, sizeof(want), "\"vid\":\"%s\"", ev.id);
+    assert_non_null(strstr(le_buf_cstr(&out), want));
+    le_buf_free(&out);
+    msgpack_sbuffer_destroy(&a);
+    msgpack_sbuffer_destroy(&b);
+    le_arena_free(&ar);
+}
+
+/* Enrichment: only the slots up to the last known field; records with the older map "x" and
+ * arrays from a later version (more slots) decode; a slot of the wrong type is corruption. */
+static void test_enrichment_slots_and_old_map(void **state) {
+    (void)state;
+    le_event_t ev = {0}, got;
+    ev.type = LE_EV_PAGEVIEW;
+    ev.enriched = true;
+    ev.x.country_code = LE_STR("AT");
+    msgpack_sbuffer sb;
+    encode(&ev, &sb);
+    /* ... 0xa1 'X' 0x91 0xa2 'A' 'T' at the end: one slot */
+    assert_memory_equal(sb.data + sb.size - 6,
+                        "\xa1X\x91\xa2"
+                        "AT",
+                        6);
+    msgpack_sbuffer_destroy(&sb);
+    ev.x.bot_reasons = 4; /* the last slot: all 32, nil between */
+    encode(&ev, &sb);
+    const char *arr = memmem(sb.data, sb.size,
+                             "\xa1X\xdc\x00\x20\xa2"
+                             "AT",
+                             8);
+    assert_non_null(arr);
+    assert_int_equal((size_t)(sb.data + sb.size - (arr + 8)), 31); /* 30 nils and the 4 */
+    assert_int_equal(sb.data[sb.size - 1], 4);
+    msgpack_sbuffer_destroy(&sb);
+
+    char mem[1024];
+    le_arena_t ar;
+    le_arena_init(&ar, mem, sizeof(mem));
+    /* a record of the older form, written with msgpack-c */
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    ref_str(&pk, LE_STR("v"));
+    msgpack_pack_uint8(&pk, 1);
+    ref_str(&pk, LE_STR("id"));
+    ref_str(&pk, LE_STR("0123456789abcdef0123456789abcdef"));
+    ref_str(&pk, LE_STR("x"));
+    msgpack_pack_map(&pk, 5);
+    ref_str(&pk, LE_STR("cc"));
+    ref_str(&pk, LE_STR("DE"));
+    ref_str(&pk, LE_STR("la"));
+    msgpack_pack_double(&pk, 1.5);
+    ref_str(&pk, LE_STR("lo"));
+    msgpack_pack_double(&pk, 2.5);
+    ref_str(&pk, LE_STR("nw"));
+    msgpack_pack_uint8(&pk, LE_NET_BUSINESS);
+    ref_str(&pk, LE_STR("br"));
+    ref_str(&pk, LE_STR("Firefox"));
+    assert_int_equal(le_record_decode(sb.data, sb.size, &got, &ar), 0);
+    assert_true(got.enriched && got.x.has_location);
+    assert_str(got.x.country_code, LE_STR("DE"));
+    assert_str(got.x.browser, LE_STR("Firefox"));
+    assert_int_equal(got.x.network, LE_NET_BUSINESS);
+    assert_true(got.x.longitude == 2.5);
+    msgpack_sbuffer_destroy(&sb);
+
+    /* an array with a slot from a later version, and one with a wrong type */
+    for (int bad = 0; bad < 2; bad++) {
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 2);
+        ref_str(&pk, LE_STR("v"));
+        msgpack_pack_uint8(&pk, 1);
+        ref_str(&pk, LE_STR("X"));
+        msgpack_pack_array(&pk, 34);
+        for (int i = 0; i < 34; i++) {
+            if (i == 0)
+                ref_str(&pk, LE_STR("CH"));
+            else if (i == 27)
+                bad ? ref_str(&pk, LE_STR("business")) : (void)msgpack_pack_uint8(&pk, 1);
+            else if (i == 33)
+                msgpack_pack_map(&pk, 0); /* a later version's slot */
+            else
+                msgpack_pack_nil(&pk);
+        }
+        int rc = le_record_decode(sb.data, sb.size, &got, &ar);
+        if (bad) {
+            assert_int_equal(rc, LE_ECORRUPT);
+        } else {
+            assert_int_equal(rc, 0);
+            assert_str(got.x.country_code, LE_STR("CH"));
+            assert_int_equal(got.x.network, LE_NET_BUSINESS);
+            assert_false(got.x.has_location);
+        }
+        msgpack_sbuffer_destroy(&sb);
+    }
+    le_arena_free(&ar);
+}
+
 static void test_enrichment_json(void **state) {
     (void)state;
     le_event_t ev = enriched_event();
@@ -780,6 +897,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_round_trip),
         cmocka_unit_test(test_enrichment_round_trip),
+        cmocka_unit_test(test_vid_same_as_id),
+        cmocka_unit_test(test_enrichment_slots_and_old_map),
         cmocka_unit_test(test_enrichment_json),
         cmocka_unit_test(test_json_every_field),
         cmocka_unit_test(test_json_exact),
