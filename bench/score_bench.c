@@ -54,6 +54,7 @@
 #include "evlog.h"
 #include "lists.h"
 #include "record.h"
+#include "replay.h"
 #include "rules.h"
 #include "snapshot.h"
 
@@ -644,35 +645,38 @@ static uint64_t drop_cache(const char *dir, unsigned *nseg) {
 
 /* The scorer's start-up replay of the whole log into e (NULL: read and decode only). Returns
  * the seconds; *n the records, *end the position after the last one. */
+/* The scorer's start-up replay of the whole log into e (NULL: read and decode only). Uses the
+ * scorer's own loop (le_engine_replay: batches, prefetch) when e is given. */
 static double replay(const char *dir, le_engine_t *e, uint64_t *n, le_logpos_t *end) {
     static const le_logpos_t all = {UINT32_MAX, UINT64_MAX};
-    static char arena_buf[64 * 1024]; /* as the scorer: no allocation per record */
-    le_arena_t a;
-    le_arena_init(&a, arena_buf, sizeof(arena_buf));
+    static le_replay_buf_t rb; /* as the scorer: no allocation per record */
+    le_replay_buf_init(&rb);
     le_logreader_t *rd;
     char *msg = NULL;
-    const void *p;
-    size_t len;
     int rc;
-    uint64_t k = 0, mqls = 0;
+    uint64_t k = 0, bad = 0;
     double t0 = now_s();
     if ((rc = le_logreader_open(dir, (le_logpos_t){0, 0}, &rd, &msg)) != 0) die("open", msg);
-    while ((rc = le_logreader_next(rd, all, &p, &len, &msg)) == 1) {
-        le_event_t ev;
-        le_arena_reset(&a);
-        if (le_record_decode(p, len, &ev, &a) != 0) die("replay", "undecodable record");
-        if (e) {
-            le_apply_t out;
-            le_engine_apply(e, &ev, &out);
-            mqls += out.mql;
+    if (e) {
+        int64_t got = le_engine_replay(e, rd, all, 0, &rb, NULL, NULL, &bad, &msg);
+        if (got < 0) die("replay", msg);
+        if (bad) die("replay", "undecodable record");
+        k = (uint64_t)got;
+    } else {
+        const void *p;
+        size_t len;
+        while ((rc = le_logreader_next(rd, all, &p, &len, &msg)) == 1) {
+            le_event_t ev;
+            le_arena_reset(&rb.arena);
+            if (le_record_decode(p, len, &ev, &rb.arena) != 0) die("replay", "undecodable record");
+            k++;
         }
-        k++;
+        if (rc < 0) die("replay", msg);
     }
-    if (rc < 0) die("replay", msg);
     *end = le_logreader_pos(rd);
     le_logreader_close(rd);
     double secs = now_s() - t0;
-    le_arena_free(&a);
+    le_replay_buf_free(&rb);
     *n = k;
     return secs;
 }

@@ -730,6 +730,24 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     out->suppress = sup;
 }
 
+void le_engine_prefetch(const le_engine_t *e, const le_event_t *ev, int stage) {
+    uint8_t id[16];
+    id_bytes(ev->id, id);
+    size_t slot = vslot(e, id);
+    if (stage == 0) {
+        __builtin_prefetch(&e->index[slot]);
+        return;
+    }
+    uint32_t s = e->index[slot]; /* the first probe: usually the one */
+    if (!s) return;
+    const visitor_t *v = vis(e, s - 1);
+    if (stage == 1) {
+        __builtin_prefetch(v);
+    } else if (v->lead.parts && memcmp(v->id, id, 16) == 0) {
+        __builtin_prefetch(v->lead.parts);
+    }
+}
+
 void le_engine_stats(const le_engine_t *e, le_engine_stats_t *out) {
     *out = e->st;
     out->visitors = e->nvisitors;

@@ -66,6 +66,10 @@ typedef struct {
 /* Apply one event (decoded from the log). */
 void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out);
 
+/* A hint before applying ev: stage 0 prefetches its slot in the visitor index, stage 1 (once
+ * that may have arrived) its visitor entry, stage 2 the entry's rule parts. Changes nothing. */
+void le_engine_prefetch(const le_engine_t *e, const le_event_t *ev, int stage);
+
 typedef struct {
     uint64_t visitors, contacts, accounts;
     uint64_t events, dropped, evicted, merges, mqls, mqas, bad_emails;

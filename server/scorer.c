@@ -17,6 +17,7 @@
 #include "lists.h"
 #include "log.h"
 #include "record.h"
+#include "replay.h"
 #include "rules.h"
 #include "snapshot.h"
 
@@ -35,8 +36,7 @@ struct le_scorer_s {
     bool running;
     atomic_bool stop;
     uint64_t next_snapshot_ms;
-    le_arena_t arena;
-    char arena_buf[64 * 1024]; /* one record's decoding fits: no allocation per record */
+    le_replay_buf_t rb; /* decoding room for the replay loop */
     atomic_uint_fast64_t applied, mqls, mqas, snapshots, snapshot_failures, log_errors;
 };
 
@@ -69,43 +69,39 @@ static le_domains_t *load_list(const char *path, const char *builtin, unsigned l
     return d;
 }
 
+/* After each applied event: counters and the log lines of decisions. */
+static void applied(void *ud, const le_event_t *ev, const le_apply_t *out) {
+    le_scorer_t *s = ud;
+    if (out->mql) {
+        atomic_fetch_add(&s->mqls, 1);
+        if (s->log)
+            le_log(LE_LOG_INFO, "mql: lead %s (behaviour %.1f, fit %d)", out->lead,
+                   (double)out->behaviour, out->fit);
+    }
+    if (out->mqa) atomic_fetch_add(&s->mqas, 1);
+    if (out->linked && s->log)
+        le_log(LE_LOG_INFO, "identity: visitor %s linked to contact %s%s", ev->id, out->lead,
+               out->merged ? ", merged with the contact's other visitors" : "");
+}
+
 /* Apply records up to end, at most max of them (0: no limit). Returns records applied, or
  * a negative error with *msg. Called with s->mu held. */
 static int64_t apply_upto(le_scorer_t *s, le_logpos_t end, size_t max, char **msg) {
-    int64_t n = 0;
-    const void *p;
-    size_t len;
-    int rc = 0;
-    while ((max == 0 || (size_t)n < max) &&
-           (rc = le_logreader_next(s->rd, end, &p, &len, msg)) == 1) {
-        le_event_t ev;
-        le_arena_reset(&s->arena);
-        if (le_record_decode(p, len, &ev, &s->arena) != 0) {
-            /* a frame with a valid checksum but a record this version cannot read: skip it,
-             * loudly, rather than stop scoring */
-            atomic_fetch_add(&s->log_errors, 1);
-            le_log(LE_LOG_WARN, "scoring: undecodable record at segment %u offset %llu skipped",
-                   le_logreader_pos(s->rd).seg, (unsigned long long)le_logreader_pos(s->rd).off);
-            continue;
-        }
-        le_apply_t out;
-        le_engine_apply(s->eng, &ev, &out);
-        n++;
-        if (out.mql) {
-            atomic_fetch_add(&s->mqls, 1);
-            if (s->log)
-                le_log(LE_LOG_INFO, "mql: lead %s (behaviour %.1f, fit %d)", out.lead,
-                       (double)out.behaviour, out.fit);
-        }
-        if (out.mqa) atomic_fetch_add(&s->mqas, 1);
-        if (out.linked && s->log)
-            le_log(LE_LOG_INFO, "identity: visitor %s linked to contact %s%s", ev.id, out.lead,
-                   out.merged ? ", merged with the contact's other visitors" : "");
+    uint64_t bad = 0;
+    int64_t n = le_engine_replay(s->eng, s->rd, end, max, &s->rb, applied, s, &bad, msg);
+    if (bad) {
+        /* frames with valid checksums but records this version cannot read: skipped, loudly,
+         * rather than stop scoring */
+        atomic_fetch_add(&s->log_errors, bad);
+        le_log(LE_LOG_WARN,
+               "scoring: %llu undecodable records skipped before segment %u "
+               "offset %llu",
+               (unsigned long long)bad, le_logreader_pos(s->rd).seg,
+               (unsigned long long)le_logreader_pos(s->rd).off);
     }
     s->pos = le_logreader_pos(s->rd);
-    atomic_fetch_add(&s->applied, (uint64_t)n);
-    if (max && (size_t)n == max) return n;
-    return rc < 0 ? rc : n;
+    if (n > 0) atomic_fetch_add(&s->applied, (uint64_t)n);
+    return n;
 }
 
 /* Save the state at s->pos; delete the segments it covers. */
@@ -197,7 +193,7 @@ int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scor
     s->log = log;
     s->eng = le_engine_new(cfg, rules, fm, dis);
     pthread_mutex_init(&s->mu, NULL);
-    le_arena_init(&s->arena, s->arena_buf, sizeof(s->arena_buf));
+    le_replay_buf_init(&s->rb);
 
     uint64_t t0 = mono_ms();
     le_buf_t snap = LE_BUF_INIT;
@@ -272,7 +268,7 @@ void le_scorer_close(le_scorer_t *s) {
     }
     le_logreader_close(s->rd);
     le_engine_free(s->eng);
-    le_arena_free(&s->arena);
+    le_replay_buf_free(&s->rb);
     pthread_mutex_destroy(&s->mu);
     le_config_unref(s->cfg);
     free(s);
