@@ -730,20 +730,20 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     out->suppress = sup;
 }
 
-void le_engine_prefetch(const le_engine_t *e, const le_event_t *ev, int stage) {
-    uint8_t id[16];
-    id_bytes(ev->id, id);
-    size_t slot = vslot(e, id);
+void le_engine_prefetch(const le_engine_t *e, const le_event_t *ev, int stage,
+                        le_engine_hint_t *h) {
     if (stage == 0) {
-        __builtin_prefetch(&e->index[slot]);
+        id_bytes(ev->id, h->id);
+        h->slot = vslot(e, h->id);
+        __builtin_prefetch(&e->index[h->slot]);
         return;
     }
-    uint32_t s = e->index[slot]; /* the first probe: usually the one */
+    uint32_t s = e->index[h->slot]; /* the first probe: usually the one */
     if (!s) return;
     const visitor_t *v = vis(e, s - 1);
     if (stage == 1) {
         __builtin_prefetch(v);
-    } else if (v->lead.parts && memcmp(v->id, id, 16) == 0) {
+    } else if (v->lead.parts && memcmp(v->id, h->id, 16) == 0) {
         __builtin_prefetch(v->lead.parts);
     }
 }

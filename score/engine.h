@@ -66,9 +66,14 @@ typedef struct {
 /* Apply one event (decoded from the log). */
 void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out);
 
-/* A hint before applying ev: stage 0 prefetches its slot in the visitor index, stage 1 (once
- * that may have arrived) its visitor entry, stage 2 the entry's rule parts. Changes nothing. */
-void le_engine_prefetch(const le_engine_t *e, const le_event_t *ev, int stage);
+/* A hint before applying ev: stage 0 prefetches its slot in the visitor index (and fills h),
+ * stage 1 (once that may have arrived) its visitor entry, stage 2 the entry's rule parts.
+ * Changes nothing in the engine. */
+typedef struct {
+    uint8_t id[16];
+    size_t slot;
+} le_engine_hint_t;
+void le_engine_prefetch(const le_engine_t *e, const le_event_t *ev, int stage, le_engine_hint_t *h);
 
 typedef struct {
     uint64_t visitors, contacts, accounts;

@@ -47,9 +47,10 @@ int64_t le_engine_replay(le_engine_t *e, le_logreader_t *rd, le_logpos_t end, si
             ok[i] = le_record_decode(b->scratch.data + off[i], len[i], &ev[i], &b->arena) == 0;
             if (!ok[i] && undecodable) (*undecodable)++;
         }
+        le_engine_hint_t hint[BATCH];
         for (int stage = 0; stage < 3; stage++)
             for (size_t i = 0; i < k; i++)
-                if (ok[i]) le_engine_prefetch(e, &ev[i], stage);
+                if (ok[i]) le_engine_prefetch(e, &ev[i], stage, &hint[i]);
         for (size_t i = 0; i < k; i++) {
             if (!ok[i]) continue;
             le_apply_t out;
