@@ -235,6 +235,30 @@ static const char *find_nocase(const char *v, size_t vlen, size_t from, const ch
     return NULL;
 }
 
+/* simple_glob on a subject already in lower case: plain compares and memmem. */
+static bool simple_glob_lower(const gplan_t *g, const char *v, size_t vlen) {
+    size_t at = 0, first = 0, last = g->nparts;
+    if (g->nparts == 0) return !g->anchored_start || vlen == 0;
+    if (g->anchored_start) {
+        if (vlen < g->plen[0] || memcmp(v, g->part[0], g->plen[0]) != 0) return false;
+        at = g->plen[0];
+        first = 1;
+        if (g->nparts == 1 && g->anchored_end) return vlen == at;
+    }
+    if (g->anchored_end && last > first) {
+        size_t n = g->plen[last - 1];
+        if (vlen < at + n || memcmp(v + vlen - n, g->part[last - 1], n) != 0) return false;
+        vlen -= n;
+        last--;
+    }
+    for (size_t k = first; k < last; k++) {
+        const char *p = memmem(v + at, vlen - at, g->part[k], g->plen[k]);
+        if (!p) return false;
+        at = (size_t)(p - v) + g->plen[k];
+    }
+    return true;
+}
+
 /* fnmatch(pat, v, FNM_CASEFOLD) for a simple pattern: the runs in order, anchored where the
  * pattern has no '*' at that end. */
 static bool simple_glob(const gplan_t *g, const char *v, size_t vlen) {
@@ -424,13 +448,20 @@ static bool match_str(cond_t *c, le_str_t v) {
         return false;
     }
     if (c->op == LE_COND_GLOB) {
-        bool all_simple = true;
+        bool all_simple = true, nul = memchr(v.ptr, '\0', v.len) != NULL;
+        char low[2048];
+        bool lowered = !nul && v.len <= sizeof(low);
+        if (lowered) /* once for all the patterns: then plain compares and memmem */
+            for (size_t i = 0; i < v.len; i++) low[i] = lower_ascii(v.ptr[i]);
         for (size_t i = 0; i < c->n; i++) {
             if (!c->globs[i].simple) {
                 all_simple = false;
                 continue;
             }
-            if (!memchr(v.ptr, '\0', v.len) && simple_glob(&c->globs[i], v.ptr, v.len)) return true;
+            if (nul) continue;
+            if (lowered ? simple_glob_lower(&c->globs[i], low, v.len)
+                        : simple_glob(&c->globs[i], v.ptr, v.len))
+                return true;
         }
         if (all_simple) return false;
         char small[1024], *s = v.len < sizeof(small) ? small : le_xmalloc(v.len + 1);
