@@ -9,6 +9,9 @@
 #include "rules.h"
 
 #include <fnmatch.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +213,20 @@ static void plan_glob(const char *pat, gplan_t *g) {
         }
         p = q;
     }
+}
+
+/* dst = src with ASCII upper case lowered, 16 bytes at a time where SSE2 is there. */
+static void lower_copy(char *dst, const char *src, size_t n) {
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i a1 = _mm_set1_epi8('A' - 1), z1 = _mm_set1_epi8('Z' + 1), d = _mm_set1_epi8(0x20);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+        __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, a1), _mm_cmplt_epi8(v, z1));
+        _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm_add_epi8(v, _mm_and_si128(up, d)));
+    }
+#endif
+    for (; i < n; i++) dst[i] = lower_ascii(src[i]);
 }
 
 static bool same_nocase(const char *a, const char *lower, size_t n) {
@@ -451,8 +468,7 @@ static bool match_str(cond_t *c, le_str_t v) {
         bool all_simple = true, nul = memchr(v.ptr, '\0', v.len) != NULL;
         char low[2048];
         bool lowered = !nul && v.len <= sizeof(low);
-        if (lowered) /* once for all the patterns: then plain compares and memmem */
-            for (size_t i = 0; i < v.len; i++) low[i] = lower_ascii(v.ptr[i]);
+        if (lowered) lower_copy(low, v.ptr, v.len); /* then plain compares and memmem */
         for (size_t i = 0; i < c->n; i++) {
             if (!c->globs[i].simple) {
                 all_simple = false;
