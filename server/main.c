@@ -458,6 +458,14 @@ int main(int argc, char **argv) {
             le_config_unref(cfg);
             return 1;
         }
+        /* and the identity lists the scoring loads */
+        if (le_scorer_check(cfg, &errs) != 0) {
+            fprintf(stderr, "%s", le_buf_cstr(&errs));
+            le_buf_free(&errs);
+            le_enrich_unref(en);
+            le_config_unref(cfg);
+            return 1;
+        }
         le_buf_free(&errs);
         printf("%s: ok\n", path);
         le_enrich_unref(en);

@@ -160,6 +160,20 @@ static void *run(void *arg) {
     return NULL;
 }
 
+int le_scorer_check(const le_config_t *cfg, le_buf_t *err) {
+    le_rules_t *rules = NULL;
+    int rc = le_rules_build(cfg, &rules, err);
+    le_rules_free(rules);
+    le_domains_t *fm = load_list(cfg->identity.freemail_domains, le_builtin_freemail,
+                                 le_builtin_freemail_len, "built-in freemail list", err);
+    le_domains_t *dis = load_list(cfg->identity.disposable_domains, le_builtin_disposable,
+                                  le_builtin_disposable_len, "built-in disposable list", err);
+    if (!fm || !dis) rc = LE_EINVAL;
+    le_domains_free(fm);
+    le_domains_free(dis);
+    return rc;
+}
+
 int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scorer_start_t *st,
                    char **msg) {
     *out = NULL;

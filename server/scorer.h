@@ -41,6 +41,10 @@ typedef struct {
 int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scorer_start_t *st,
                    char **msg);
 
+/* Check what scoring needs from cfg without touching data: the rules compile and the domain
+ * list files load. 0, or LE_EINVAL with one line per problem in err (--check-config). */
+int le_scorer_check(const le_config_t *cfg, le_buf_t *err);
+
 /* Apply everything durable, stop the thread, save a final snapshot (when log was given), free.
  * NULL is a no-op. */
 void le_scorer_close(le_scorer_t *s);

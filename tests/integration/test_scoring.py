@@ -301,6 +301,25 @@ class Refusals(unittest.TestCase):
         finally:
             srv.remove_tmp()
 
+    def test_bad_domain_list_refused(self):
+        srv = Server(dict(SCORING), name="scoring-badlist")
+        try:
+            lst = os.path.join(srv.tmp, "freemail.txt")
+            with open(lst, "w") as f:
+                f.write("# ours\ngmail.com\nnot a domain!\n")
+            srv.extra = dict(SCORING, **{"identity.freemail_domains": lst})
+            srv._want_port = srv._want_admin = 0
+            srv.write_config()
+            p = subprocess.run([leadedge_bin(), "--check-config", "-c", srv.cfg_path],
+                               capture_output=True, timeout=30)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(b'freemail.txt:3: "not a domain!"', p.stderr)
+            with self.assertRaises(AssertionError):
+                srv.start()
+            self.assertIn('freemail.txt:3: "not a domain!"', srv.stderr_text())
+        finally:
+            srv.remove_tmp()
+
     def test_damaged_log_refuses_start_until_repair(self):
         srv = Server(SCORING, name="scoring-corrupt").start()
         try:
