@@ -710,6 +710,7 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
         *mql_at = t ? t : 1;
         if (c) c->mqls++;
         out->mql = true;
+        out->cycle = c ? c->mqls : 1;
         e->st.mqls++;
     }
     if (*acct && cfg->mql.account.members) {
@@ -717,6 +718,9 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
         if (account_qualifies(e, a, t)) {
             a->mqa_at = t ? t : 1;
             out->mqa = true;
+            uint8_t d[SHA256_DIGEST_LENGTH];
+            SHA256((const unsigned char *)a->key, strlen(a->key), d);
+            hex16(d, out->account);
             e->st.mqas++;
         }
     }

@@ -57,6 +57,8 @@ typedef struct {
     bool bad_email;   /* a form carried an e-mail field that is not a valid address */
     uint32_t nfired;  /* behaviour rules that counted */
     bool mql, mqa;    /* the lead (account) became an MQL (MQA) with this event */
+    uint32_t cycle;   /* with mql: the how-manieth MQL of the lead (1 the first) */
+    char account[33]; /* with mqa: the account's id (hex of the SHA-256 of its key) */
     char lead[33];    /* the lead's id: the contact's, else the visitor's */
     float behaviour;  /* the lead's scores after the event */
     int32_t fit;

@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "lists.h"
 #include "log.h"
+#include "outbox.h"
 #include "record.h"
 #include "replay.h"
 #include "rules.h"
@@ -36,8 +37,10 @@ struct le_scorer_s {
     bool running;
     atomic_bool stop;
     uint64_t next_snapshot_ms;
-    le_replay_buf_t rb; /* decoding room for the replay loop */
+    le_replay_buf_t rb;  /* decoding room for the replay loop */
+    le_outbox_t *outbox; /* MQL hand-offs (live server only: the CLI never writes it) */
     atomic_uint_fast64_t applied, mqls, mqas, snapshots, snapshot_failures, log_errors;
+    atomic_uint_fast64_t handed_off, outbox_failures;
 };
 
 static char *msgf(const char *fmt, ...) LE_PRINTF(1, 2);
@@ -70,6 +73,30 @@ static le_domains_t *load_list(const char *path, const char *builtin, unsigned l
 }
 
 /* After each applied event: counters and the log lines of decisions. */
+/* Write an MQL or MQA to the outbox, durably, before anything else is told. Its id is
+ * stable (lead and cycle, or account and "mqa"), so the same decision replayed after a crash
+ * is recognised and not added twice. The payload describes the lead as of the event. */
+static void hand_off(le_scorer_t *s, const le_event_t *ev, const char *type, const char *id,
+                     const char *lead) {
+    le_buf_t body = LE_BUF_INIT, desc = LE_BUF_INIT;
+    uint32_t at = ev->time_ms > 0 ? (uint32_t)(ev->time_ms / 1000) : 0;
+    if (le_engine_describe(s->eng, lead, at, &desc) != 0) le_buf_append(&desc, "null", 4);
+    le_buf_printf(&body, "{\"id\":\"%s\",\"type\":\"%s\",\"created_at_ms\":%lld,\"lead\":%s}", id,
+                  type, (long long)ev->time_ms, le_buf_cstr(&desc));
+    int rc = le_outbox_add(s->outbox, id, type, lead, ev->time_ms, body.data, body.len);
+    if (rc < 0) {
+        atomic_fetch_add(&s->outbox_failures, 1);
+        le_log(LE_LOG_ERROR,
+               "outbox: %s %s could not be written (%s); it is decided again at "
+               "the next start",
+               type, id, strerror(-rc));
+    } else if (rc == 0) {
+        atomic_fetch_add(&s->handed_off, 1);
+    }
+    le_buf_free(&body);
+    le_buf_free(&desc);
+}
+
 static void applied(void *ud, const le_event_t *ev, const le_apply_t *out) {
     le_scorer_t *s = ud;
     if (out->mql) {
@@ -77,8 +104,20 @@ static void applied(void *ud, const le_event_t *ev, const le_apply_t *out) {
         if (s->log)
             le_log(LE_LOG_INFO, "mql: lead %s (behaviour %.1f, fit %d)", out->lead,
                    (double)out->behaviour, out->fit);
+        if (s->outbox) {
+            char id[48];
+            snprintf(id, sizeof(id), "%s-%u", out->lead, out->cycle);
+            hand_off(s, ev, "mql", id, out->lead);
+        }
     }
-    if (out->mqa) atomic_fetch_add(&s->mqas, 1);
+    if (out->mqa) {
+        atomic_fetch_add(&s->mqas, 1);
+        if (s->outbox) {
+            char id[48];
+            snprintf(id, sizeof(id), "%s-mqa", out->account);
+            hand_off(s, ev, "mqa", id, out->lead);
+        }
+    }
     if (out->linked && s->log)
         le_log(LE_LOG_INFO, "identity: visitor %s linked to contact %s%s", ev->id, out->lead,
                out->merged ? ", merged with the contact's other visitors" : "");
@@ -209,6 +248,16 @@ int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scor
     pthread_mutex_init(&s->mu, NULL);
     le_replay_buf_init(&s->rb);
 
+    if (log) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s/outbox", cfg->store.data_dir);
+        int orc = le_outbox_open(dir, &s->outbox, msg);
+        if (orc != 0) {
+            s->log = NULL;
+            le_scorer_close(s);
+            return orc;
+        }
+    }
     uint64_t t0 = mono_ms();
     le_buf_t snap = LE_BUF_INIT;
     le_logpos_t from = {0, 0};
@@ -281,6 +330,7 @@ void le_scorer_close(le_scorer_t *s) {
         }
     }
     le_logreader_close(s->rd);
+    le_outbox_close(s->outbox);
     le_engine_free(s->eng);
     le_replay_buf_free(&s->rb);
     pthread_mutex_destroy(&s->mu);
@@ -330,7 +380,12 @@ void le_scorer_metrics(le_scorer_t *s, le_buf_t *out) {
                   "# TYPE leadedge_snapshot_failures_total counter\n"
                   "leadedge_snapshot_failures_total %llu\n"
                   "# TYPE leadedge_scoring_log_errors_total counter\n"
-                  "leadedge_scoring_log_errors_total %llu\n",
+                  "leadedge_scoring_log_errors_total %llu\n"
+                  "# TYPE leadedge_outbox_added_total counter\n"
+                  "leadedge_outbox_added_total %llu\n"
+                  "# TYPE leadedge_outbox_write_failures_total counter\n"
+                  "leadedge_outbox_write_failures_total %llu\n"
+                  "# TYPE leadedge_outbox_pending gauge\nleadedge_outbox_pending %zu\n",
                   (unsigned long long)st.events, (unsigned long long)st.mqls,
                   (unsigned long long)st.mqas, (unsigned long long)st.visitors,
                   (unsigned long long)st.contacts, (unsigned long long)st.accounts,
@@ -338,5 +393,8 @@ void le_scorer_metrics(le_scorer_t *s, le_buf_t *out) {
                   (unsigned long long)st.merges, (unsigned long long)st.bad_emails, mem,
                   (unsigned long long)atomic_load(&s->snapshots),
                   (unsigned long long)atomic_load(&s->snapshot_failures),
-                  (unsigned long long)atomic_load(&s->log_errors));
+                  (unsigned long long)atomic_load(&s->log_errors),
+                  (unsigned long long)atomic_load(&s->handed_off),
+                  (unsigned long long)atomic_load(&s->outbox_failures),
+                  s->outbox ? le_outbox_count(s->outbox, LE_OB_PENDING) : (size_t)0);
 }

@@ -735,34 +735,24 @@ void le_evlog_arm(le_evlog_t *l, int handle) {
         l->watchers[handle].cb(l->watchers[handle].ud);
 }
 
-int le_evlog_append_seq(le_evlog_t *l, const le_event_t *ev, uint64_t *seqp) {
-    if (LE_UNLIKELY(atomic_load_explicit(&l->failed, memory_order_relaxed))) {
-        atomic_fetch_add_explicit(&l->refused, 1, memory_order_relaxed);
-        return -EIO;
-    }
-
-    char stack[ENC_STACK];
-    enc_t e = {stack, LE_FRAME_HDR, sizeof(stack), false};
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &e, enc_write);
-    le_record_pack(ev, &pk);
-
+/* Put the frame in e (header room first, payload after it) into the pending buffer. */
+static int append_frame(le_evlog_t *l, enc_t *e, uint64_t *seqp) {
     int rc = 0;
-    size_t plen = e.len - LE_FRAME_HDR;
+    size_t plen = e->len - LE_FRAME_HDR;
     if (LE_UNLIKELY(plen > LE_FRAME_MAX)) {
         rc = LE_ETOOBIG;
         goto out;
     }
-    le_frame_header((uint8_t *)e.p, e.p + LE_FRAME_HDR, (uint32_t)plen);
+    le_frame_header((uint8_t *)e->p, e->p + LE_FRAME_HDR, (uint32_t)plen);
 
     bool signal = false;
     pthread_mutex_lock(&l->mu);
     if (atomic_load_explicit(&l->failed, memory_order_relaxed)) {
         rc = -EIO;
-    } else if (l->pending.len != 0 && l->pending.len + e.len > l->buffer_limit) {
+    } else if (l->pending.len != 0 && l->pending.len + e->len > l->buffer_limit) {
         rc = LE_EFULL; /* an empty buffer takes any one frame, so no event is refused forever */
     } else {
-        le_buf_append(&l->pending, e.p, e.len);
+        le_buf_append(&l->pending, e->p, e->len);
         l->seq++;
         if (seqp) *seqp = l->seq;
         l->pending_events++;
@@ -780,8 +770,32 @@ int le_evlog_append_seq(le_evlog_t *l, const le_event_t *ev, uint64_t *seqp) {
 
 out:
     atomic_fetch_add_explicit(rc ? &l->refused : &l->appended, 1, memory_order_relaxed);
-    if (e.heap) free(e.p);
+    if (e->heap) free(e->p);
     return rc;
+}
+
+int le_evlog_append_seq(le_evlog_t *l, const le_event_t *ev, uint64_t *seqp) {
+    if (LE_UNLIKELY(atomic_load_explicit(&l->failed, memory_order_relaxed))) {
+        atomic_fetch_add_explicit(&l->refused, 1, memory_order_relaxed);
+        return -EIO;
+    }
+    char stack[ENC_STACK];
+    enc_t e = {stack, LE_FRAME_HDR, sizeof(stack), false};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &e, enc_write);
+    le_record_pack(ev, &pk);
+    return append_frame(l, &e, seqp);
+}
+
+int le_evlog_append_raw(le_evlog_t *l, const void *payload, size_t len) {
+    if (LE_UNLIKELY(atomic_load_explicit(&l->failed, memory_order_relaxed))) {
+        atomic_fetch_add_explicit(&l->refused, 1, memory_order_relaxed);
+        return -EIO;
+    }
+    char stack[ENC_STACK];
+    enc_t e = {stack, LE_FRAME_HDR, sizeof(stack), false};
+    enc_write(&e, payload, len);
+    return append_frame(l, &e, NULL);
 }
 
 int le_evlog_flush(le_evlog_t *l) {

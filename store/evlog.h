@@ -59,6 +59,10 @@ int le_evlog_open(le_evlog_t **out, const le_evlog_opts_t *opts, char **msg);
  * limits make impossible. Never blocks on I/O: only a short mutex. */
 int le_evlog_append(le_evlog_t *l, const le_event_t *ev);
 
+/* Append a payload that is not an event record (the outbox keeps its own records in a log of
+ * its own, framed and recovered the same way). The same results as le_evlog_append. */
+int le_evlog_append_raw(le_evlog_t *l, const void *payload, size_t len);
+
 /* le_evlog_append that also says where the frame is in the order of appends: *seq is its
  * sequence number (1, 2, ...), durable once le_evlog_synced() reaches it. */
 int le_evlog_append_seq(le_evlog_t *l, const le_event_t *ev, uint64_t *seq);

@@ -206,9 +206,10 @@ class Enriched(h.ServerTestCase):
         self.server.wait_flushed()
         blobs = [self.server.stderr_text().encode()]
         data = os.path.join(self.server.tmp, "data")
-        for name in os.listdir(data):
-            with open(os.path.join(data, name), "rb") as f:
-                blobs.append(f.read())
+        for root, _, files in os.walk(data):  # the event log, snapshots, the outbox
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    blobs.append(f.read())
         for ip in FULL_IPS:
             for b in blobs:
                 self.assertNotIn(ip.encode(), b, "full address %s was stored or logged" % ip)

@@ -148,6 +148,30 @@ class Scoring(unittest.TestCase):
         self.assertIn("mql: lead %s" % c["id"], text)
         self.assertNotIn("anna.berg", text)
 
+    def test_mql_written_to_the_outbox_once_even_across_a_crash(self):
+        v = vid(80)
+        self.journey(v, "olga@acme-industrie.example")
+        m = self.scored(5)
+        self.assertEqual(m[metric_key("leadedge_outbox_added_total")], 1)
+        self.assertEqual(m[metric_key("leadedge_outbox_pending")], 1)
+        c = self.lead("olga@acme-industrie.example")
+        # kill -9 before any snapshot: the restart replays the log, decides the MQL again,
+        # and the outbox recognises its id
+        self.srv.proc.send_signal(signal.SIGKILL)
+        self.srv.proc.wait(timeout=10)
+        self.srv._cleanup()
+        self.srv.start()
+        m = self.srv.metrics()
+        self.assertEqual(m[metric_key("leadedge_mql_total")], 1)
+        self.assertEqual(m[metric_key("leadedge_outbox_added_total")], 0)
+        self.assertEqual(m[metric_key("leadedge_outbox_pending")], 1)
+        # the record in the outbox's own log carries the stable id and the lead
+        seg = os.path.join(self.srv.tmp, "data", "outbox", "events-00000001.log")
+        with open(seg, "rb") as f:
+            raw = f.read()
+        self.assertEqual(raw.count(("%s-1" % c["id"]).encode()), 2)  # the id and in the payload
+        self.assertIn(b'"kind":"contact"', raw)
+
     def test_bot_competitor_gpc_and_anonymous_journeys_never_mql(self):
         self.journey(vid(2), "bot@acme-industrie.example", ua=BOT_UA)
         self.journey(vid(3), "spy@rival.example")

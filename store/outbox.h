@@ -1,0 +1,69 @@
+/*
+ * outbox.h: the durable outbox of MQL (and MQA) hand-offs to the CRM.
+ *
+ * Every MQL is written here, and made durable, before anything else is told about it. Its id
+ * is stable (the same decision replayed after a crash has the same id) and is the delivery's
+ * idempotency key: adding an id the outbox already holds changes nothing. Delivery attempts
+ * and outcomes are recorded here too, so a restart knows what is still pending.
+ *
+ * Storage: an event log of its own (evlog.h) in <data_dir>/outbox, fsync always, whose
+ * records are msgpack maps:
+ *
+ *     {"k": "add", "id": str, "ty": "mql"|"mqa", "lead": str, "t": created ms, "p": payload}
+ *     {"k": "set", "id": str, "s": 0 pending | 1 delivered | 2 dead, "n": attempts,
+ *      "next": ms of the next attempt, "why": str (optional), "t": ms}
+ *
+ * Opening replays them (a torn tail is cut as in the event log). Thread-safe.
+ */
+#ifndef LE_OUTBOX_H
+#define LE_OUTBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+typedef struct le_outbox_s le_outbox_t;
+
+typedef enum { LE_OB_PENDING = 0, LE_OB_DELIVERED = 1, LE_OB_DEAD = 2 } le_ob_state_t;
+
+const char *le_ob_state_name(le_ob_state_t s);
+
+typedef struct {
+    char *id, *type, *lead;
+    int64_t created_ms;
+    le_ob_state_t state;
+    uint32_t attempts;
+    int64_t next_ms;  /* when the next attempt is due (pending) */
+    int64_t state_ms; /* when the state was last set */
+    char *reason;     /* why it is dead, or the last failure; NULL */
+    char *payload;    /* the JSON body, NUL-terminated */
+    size_t len;
+} le_ob_item_t;
+
+/* Open (creating) the outbox in dir and replay it. 0, or -errno / LE_ECORRUPT with *msg. */
+int le_outbox_open(const char *dir, le_outbox_t **out, char **msg);
+
+/* NULL is a no-op. */
+void le_outbox_close(le_outbox_t *ob);
+
+/*
+ * Add a pending item and make it durable before returning. 0 added; 1 when id is already
+ * there (nothing written: the id is the idempotency key); -EIO when the outbox's log failed.
+ */
+int le_outbox_add(le_outbox_t *ob, const char *id, const char *type, const char *lead,
+                  int64_t created_ms, const char *payload, size_t len);
+
+/* Record an attempt's outcome for id (durable on return). 0, -ENOENT, -EIO. */
+int le_outbox_set(le_outbox_t *ob, const char *id, le_ob_state_t state, uint32_t attempts,
+                  int64_t next_ms, const char *reason, int64_t at_ms);
+
+/* How many items are in state s. */
+size_t le_outbox_count(le_outbox_t *ob, le_ob_state_t s);
+
+/* Visit every item in the order added; cb returns non-zero to stop. The item is valid only
+ * during the call (the outbox is locked meanwhile: do not call back into it). */
+typedef int (*le_outbox_visit_cb)(void *ud, const le_ob_item_t *it);
+int le_outbox_each(le_outbox_t *ob, le_outbox_visit_cb cb, void *ud);
+
+#endif
