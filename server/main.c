@@ -37,6 +37,7 @@ int le_events_main(int argc, char **argv);
 int le_lookup_main(int argc, char **argv);
 int le_visitor_main(int argc, char **argv);
 int le_state_main(int argc, char **argv);
+int le_outbox_main(int argc, char **argv);
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -52,6 +53,8 @@ static void usage(FILE *f) {
             "                                          a visitor's or contact's scores\n"
             "       leadedge state [-c FILE] [--no-snapshot]\n"
             "                                          digest and counts of all scores\n"
+            "       leadedge outbox list [-c FILE] [--json] [--state STATE]\n"
+            "                                          the MQL hand-offs and their delivery\n"
             "       leadedge --version | --help\n",
             DEFAULT_CONFIG);
 }
@@ -411,6 +414,7 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "lookup") == 0) return le_lookup_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "visitor") == 0) return le_visitor_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "state") == 0) return le_state_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "outbox") == 0) return le_outbox_main(argc - 1, argv + 1);
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'k'},
         {"repair", no_argument, NULL, 'R'},       {"version", no_argument, NULL, 'V'},

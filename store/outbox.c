@@ -87,6 +87,7 @@ static void pk_key(msgpack_packer *pk, const char *k) {
 
 /* Append a record and wait until it is durable. */
 static int write_record(le_outbox_t *ob, const msgpack_sbuffer *sb) {
+    if (!ob->log) return -EROFS;
     int rc = le_evlog_append_raw(ob->log, sb->data, sb->size);
     if (rc == 0) rc = le_evlog_flush(ob->log);
     return rc == 0 ? 0 : -EIO;
@@ -188,23 +189,13 @@ out:
 
 /* ---- API --------------------------------------------------------------------------------- */
 
-int le_outbox_open(const char *dir, le_outbox_t **out, char **msg) {
-    *out = NULL;
-    *msg = NULL;
-    le_outbox_t *ob = le_xcalloc(1, sizeof(*ob));
-    pthread_mutex_init(&ob->mu, NULL);
-    le_evlog_opts_t o = {.dir = dir,
-                         .segment_size = 64u << 20,
-                         .fsync_mode = LE_FSYNC_ALWAYS,
-                         .fsync_interval_ms = 10,
-                         .buffer_limit = 16u << 20};
-    int rc = le_evlog_open(&ob->log, &o, msg);
+/* Replay the records in dir up to end into ob. */
+static int replay_all(le_outbox_t *ob, const char *dir, le_logpos_t end, char **msg) {
     le_logreader_t *rd = NULL;
-    if (rc == 0) rc = le_logreader_open(dir, (le_logpos_t){0, 0}, &rd, msg);
+    int rc = le_logreader_open(dir, (le_logpos_t){0, 0}, &rd, msg);
     if (rc == 0) {
         const void *p;
         size_t len;
-        le_logpos_t end = le_evlog_durable(ob->log);
         while ((rc = le_logreader_next(rd, end, &p, &len, msg)) == 1) {
             if (replay_record(ob, p, len) != 0) {
                 le_logpos_t at = le_logreader_pos(rd);
@@ -219,6 +210,40 @@ int le_outbox_open(const char *dir, le_outbox_t **out, char **msg) {
         }
     }
     le_logreader_close(rd);
+    return rc;
+}
+
+int le_outbox_open(const char *dir, le_outbox_t **out, char **msg) {
+    *out = NULL;
+    *msg = NULL;
+    le_outbox_t *ob = le_xcalloc(1, sizeof(*ob));
+    pthread_mutex_init(&ob->mu, NULL);
+    le_evlog_opts_t o = {.dir = dir,
+                         .segment_size = 64u << 20,
+                         .fsync_mode = LE_FSYNC_ALWAYS,
+                         .fsync_interval_ms = 10,
+                         .buffer_limit = 16u << 20};
+    int rc = le_evlog_open(&ob->log, &o, msg);
+    if (rc == 0) rc = replay_all(ob, dir, le_evlog_durable(ob->log), msg);
+    if (rc != 0) {
+        le_outbox_close(ob);
+        return rc;
+    }
+    *out = ob;
+    return 0;
+}
+
+int le_outbox_open_readonly(const char *dir, le_outbox_t **out, char **msg) {
+    *out = NULL;
+    *msg = NULL;
+    le_outbox_t *ob = le_xcalloc(1, sizeof(*ob));
+    pthread_mutex_init(&ob->mu, NULL);
+    int rc = replay_all(ob, dir, (le_logpos_t){UINT32_MAX, UINT64_MAX}, msg);
+    if (rc == -ENOENT) { /* no outbox yet: empty */
+        free(*msg);
+        *msg = NULL;
+        rc = 0;
+    }
     if (rc != 0) {
         le_outbox_close(ob);
         return rc;

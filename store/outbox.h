@@ -44,17 +44,23 @@ typedef struct {
 /* Open (creating) the outbox in dir and replay it. 0, or -errno / LE_ECORRUPT with *msg. */
 int le_outbox_open(const char *dir, le_outbox_t **out, char **msg);
 
+/* Open for reading only, beside a server that may have it open for writing: replay what is
+ * on disk (a torn tail counts as absent). Adding and setting then return -EROFS. A missing
+ * outbox reads as empty. */
+int le_outbox_open_readonly(const char *dir, le_outbox_t **out, char **msg);
+
 /* NULL is a no-op. */
 void le_outbox_close(le_outbox_t *ob);
 
 /*
  * Add a pending item and make it durable before returning. 0 added; 1 when id is already
- * there (nothing written: the id is the idempotency key); -EIO when the outbox's log failed.
+ * there (nothing written: the id is the idempotency key); -EIO when the outbox's log failed;
+ * -EROFS when opened read-only.
  */
 int le_outbox_add(le_outbox_t *ob, const char *id, const char *type, const char *lead,
                   int64_t created_ms, const char *payload, size_t len);
 
-/* Record an attempt's outcome for id (durable on return). 0, -ENOENT, -EIO. */
+/* Record an attempt's outcome for id (durable on return). 0, -ENOENT, -EIO, -EROFS. */
 int le_outbox_set(le_outbox_t *ob, const char *id, le_ob_state_t state, uint32_t attempts,
                   int64_t next_ms, const char *reason, int64_t at_ms);
 

@@ -171,6 +171,21 @@ class Scoring(unittest.TestCase):
             raw = f.read()
         self.assertEqual(raw.count(("%s-1" % c["id"]).encode()), 2)  # the id and in the payload
         self.assertIn(b'"kind":"contact"', raw)
+        # `leadedge outbox list` reads it beside the running server
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1")
+        p = subprocess.run([leadedge_bin(), "outbox", "list", "-c", self.srv.cfg_path, "--json"],
+                           capture_output=True, timeout=30, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        items = [json.loads(line) for line in p.stdout.decode().splitlines()]
+        self.assertEqual(len(items), 1)
+        self.assertEqual(items[0]["id"], "%s-1" % c["id"])
+        self.assertEqual(items[0]["state"], "pending")
+        self.assertEqual(items[0]["type"], "mql")
+        self.assertEqual(items[0]["payload"]["lead"]["email"], "olga@acme-industrie.example")
+        self.assertTrue(items[0]["payload"]["lead"]["mql"])
+        p = subprocess.run([leadedge_bin(), "outbox", "list", "-c", self.srv.cfg_path, "--state",
+                            "delivered"], capture_output=True, timeout=30, env=env)
+        self.assertEqual((p.returncode, p.stdout), (0, b""))
 
     def test_bot_competitor_gpc_and_anonymous_journeys_never_mql(self):
         self.journey(vid(2), "bot@acme-industrie.example", ua=BOT_UA)

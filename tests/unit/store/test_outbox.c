@@ -190,12 +190,35 @@ static void test_threads(void **state) {
     rmtree(dir);
 }
 
+static void test_readonly(void **state) {
+    (void)state;
+    char *dir = tmpdir();
+    le_outbox_t *ob = open_ok(dir), *ro = NULL;
+    char *msg = NULL;
+    assert_int_equal(le_outbox_add(ob, "a-1", "mql", "l", 1, "{}", 2), 0);
+    /* beside the writer */
+    assert_int_equal(le_outbox_open_readonly(dir, &ro, &msg), 0);
+    assert_int_equal(le_outbox_count(ro, LE_OB_PENDING), 1);
+    assert_int_equal(le_outbox_add(ro, "b-1", "mql", "l", 1, "{}", 2), -EROFS);
+    assert_int_equal(le_outbox_set(ro, "a-1", LE_OB_DEAD, 1, 0, NULL, 1), -EROFS);
+    le_outbox_close(ro);
+    le_outbox_close(ob);
+    /* no outbox at all: empty */
+    char missing[600];
+    snprintf(missing, sizeof(missing), "%s/none", dir);
+    assert_int_equal(le_outbox_open_readonly(missing, &ro, &msg), 0);
+    assert_int_equal(le_outbox_count(ro, LE_OB_PENDING), 0);
+    le_outbox_close(ro);
+    rmtree(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reopen_keeps_items_and_states),
         cmocka_unit_test(test_fields_survive),
         cmocka_unit_test(test_torn_tail_and_foreign_record),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_readonly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
