@@ -13,6 +13,7 @@
  * with --no-snapshot the state is rebuilt from the whole log, so comparing the two checks that
  * the snapshot and the log agree (store.retain_log keeps the segments this needs).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <openssl/sha.h>
@@ -42,9 +43,17 @@ static le_scorer_t *open_offline(const char *path, bool no_snapshot) {
     le_buf_free(&errs);
     le_log_set_level(LE_LOG_ERROR);
     le_scorer_t *s;
-    le_scorer_start_t st = {.no_snapshot = no_snapshot};
     char *msg = NULL;
-    int rc = le_scorer_open(&s, cfg, NULL, &st, &msg);
+    int rc;
+    /* A running server may take a snapshot and delete the segments it covers between our
+     * reading its snapshot and its log: start over from the newer snapshot (a few times). */
+    for (int attempt = 0;; attempt++) {
+        le_scorer_start_t st = {.no_snapshot = no_snapshot};
+        rc = le_scorer_open(&s, cfg, NULL, &st, &msg);
+        if (rc != -ENOENT || no_snapshot || attempt == 3) break;
+        free(msg);
+        msg = NULL;
+    }
     le_config_unref(cfg);
     if (rc != 0) {
         fprintf(stderr, "leadedge: %s\n", msg ? msg : "cannot read the state");
