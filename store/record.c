@@ -723,6 +723,20 @@ static int get_enrichment(cur_t *c, le_enrichment_t *x) {
     return 0;
 }
 
+/* A record key (at most three bytes) as one number, to dispatch on with a switch instead of
+ * comparing it with every known key in turn. Longer keys (a later version's) get 0. */
+#define KC1(a) (1u << 24 | (unsigned)(a))
+#define KC2(a, b) (2u << 24 | (unsigned)(a) | (unsigned)(b) << 8)
+#define KC3(a, b, c) (3u << 24 | (unsigned)(a) | (unsigned)(b) << 8 | (unsigned)(c) << 16)
+
+static inline unsigned key_code(le_str_t k) {
+    if (k.len == 0 || k.len > 3) return 0;
+    unsigned c = (unsigned)k.len << 24 | (uint8_t)k.ptr[0];
+    if (k.len > 1) c |= (unsigned)(uint8_t)k.ptr[1] << 8;
+    if (k.len > 2) c |= (unsigned)(uint8_t)k.ptr[2] << 16;
+    return c;
+}
+
 int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t *a) {
     cur_t c = {payload, (const uint8_t *)payload + len};
     tok_t m;
@@ -736,71 +750,98 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
         int64_t v;
         int rc;
         if (get_str(&c, &k)) return LE_ECORRUPT;
-        if (IS(k, "v")) {
-            rc = get_int(&c, &v);
-            if (rc == 0 && v < 1) rc = LE_ECORRUPT;
-            have_v = true;
-        } else if (IS(k, "t")) {
-            rc = get_int(&c, &ev->time_ms);
-        } else if (IS(k, "ct")) {
-            rc = get_int(&c, &ev->client_ts_ms);
-        } else if (IS(k, "ty")) {
-            rc = get_u8(&c, &ev->type);
-        } else if (IS(k, "src")) {
-            rc = get_u8(&c, &ev->source);
-        } else if (IS(k, "ik")) {
-            rc = get_u8(&c, &ev->id_kind);
-        } else if (IS(k, "id")) {
-            rc = get_str(&c, &id);
-            if (rc == 0 && (id.len > LE_ID_HEX_LEN || memchr(id.ptr, 0, id.len))) rc = LE_ECORRUPT;
-            if (rc == 0) {
-                memcpy(ev->id, id.ptr, id.len);
-                ev->id[id.len] = '\0';
-            }
-        } else if (IS(k, "c")) {
-            rc = get_bool(&c, &ev->consent);
-        } else if (IS(k, "gpc")) {
-            rc = get_bool(&c, &ev->gpc);
-        } else if (IS(k, "bot")) {
-            rc = get_bool(&c, &ev->bot);
-        } else if (IS(k, "sf")) {
-            rc = get_bool(&c, &ev->staff);
-        } else if (IS(k, "n")) {
-            rc = get_str(&c, &ev->name);
-        } else if (IS(k, "u")) {
-            rc = get_str(&c, &ev->url);
-        } else if (IS(k, "r")) {
-            rc = get_str(&c, &ev->ref);
-        } else if (IS(k, "ti")) {
-            rc = get_str(&c, &ev->title);
-        } else if (IS(k, "vid")) {
-            if (c.p < c.end && *c.p == 0xc3) { /* the same as id (which may come later) */
-                c.p++;
-                vid_is_id = true;
-                rc = 0;
-            } else {
-                rc = get_str(&c, &ev->vid);
-            }
-        } else if (IS(k, "f")) {
-            rc = get_str(&c, &ev->form_id);
-        } else if (IS(k, "p")) {
-            rc = get_kvs(&c, a, &ev->props, &ev->nprops);
-        } else if (IS(k, "ff")) {
-            rc = get_kvs(&c, a, &ev->fields, &ev->nfields);
-        } else if (IS(k, "ip")) {
-            rc = get_str(&c, &ev->ip);
-        } else if (IS(k, "ua")) {
-            rc = get_str(&c, &ev->ua);
-        } else if (IS(k, "l")) {
-            rc = get_str(&c, &ev->lang);
-        } else if (IS(k, "X")) {
-            rc = get_enrichment_array(&c, &ev->x);
-            ev->enriched = true;
-        } else if (IS(k, "x")) {
-            rc = get_enrichment(&c, &ev->x);
-            ev->enriched = true;
-        } else {
-            rc = skip(&c); /* a key from a later version */
+        switch (key_code(k)) {
+            case KC1('v'):
+                rc = get_int(&c, &v);
+                if (rc == 0 && v < 1) rc = LE_ECORRUPT;
+                have_v = true;
+                break;
+            case KC1('t'):
+                rc = get_int(&c, &ev->time_ms);
+                break;
+            case KC2('c', 't'):
+                rc = get_int(&c, &ev->client_ts_ms);
+                break;
+            case KC2('t', 'y'):
+                rc = get_u8(&c, &ev->type);
+                break;
+            case KC3('s', 'r', 'c'):
+                rc = get_u8(&c, &ev->source);
+                break;
+            case KC2('i', 'k'):
+                rc = get_u8(&c, &ev->id_kind);
+                break;
+            case KC2('i', 'd'):
+                rc = get_str(&c, &id);
+                if (rc == 0 && (id.len > LE_ID_HEX_LEN || memchr(id.ptr, 0, id.len)))
+                    rc = LE_ECORRUPT;
+                if (rc == 0) {
+                    memcpy(ev->id, id.ptr, id.len);
+                    ev->id[id.len] = '\0';
+                }
+                break;
+            case KC1('c'):
+                rc = get_bool(&c, &ev->consent);
+                break;
+            case KC3('g', 'p', 'c'):
+                rc = get_bool(&c, &ev->gpc);
+                break;
+            case KC3('b', 'o', 't'):
+                rc = get_bool(&c, &ev->bot);
+                break;
+            case KC2('s', 'f'):
+                rc = get_bool(&c, &ev->staff);
+                break;
+            case KC1('n'):
+                rc = get_str(&c, &ev->name);
+                break;
+            case KC1('u'):
+                rc = get_str(&c, &ev->url);
+                break;
+            case KC1('r'):
+                rc = get_str(&c, &ev->ref);
+                break;
+            case KC2('t', 'i'):
+                rc = get_str(&c, &ev->title);
+                break;
+            case KC3('v', 'i', 'd'):
+                if (c.p < c.end && *c.p == 0xc3) { /* the same as id (which may come later) */
+                    c.p++;
+                    vid_is_id = true;
+                    rc = 0;
+                } else {
+                    rc = get_str(&c, &ev->vid);
+                }
+                break;
+            case KC1('f'):
+                rc = get_str(&c, &ev->form_id);
+                break;
+            case KC1('p'):
+                rc = get_kvs(&c, a, &ev->props, &ev->nprops);
+                break;
+            case KC2('f', 'f'):
+                rc = get_kvs(&c, a, &ev->fields, &ev->nfields);
+                break;
+            case KC2('i', 'p'):
+                rc = get_str(&c, &ev->ip);
+                break;
+            case KC2('u', 'a'):
+                rc = get_str(&c, &ev->ua);
+                break;
+            case KC1('l'):
+                rc = get_str(&c, &ev->lang);
+                break;
+            case KC1('X'):
+                rc = get_enrichment_array(&c, &ev->x);
+                ev->enriched = true;
+                break;
+            case KC1('x'):
+                rc = get_enrichment(&c, &ev->x);
+                ev->enriched = true;
+                break;
+            default:
+                rc = skip(&c); /* a key from a later version */
+                break;
         }
         if (rc) return LE_ECORRUPT;
     }
