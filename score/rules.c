@@ -229,30 +229,8 @@ static void lower_copy(char *dst, const char *src, size_t n) {
     for (; i < n; i++) dst[i] = lower_ascii(src[i]);
 }
 
-static bool same_nocase(const char *a, const char *lower, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (lower_ascii(a[i]) != lower[i]) return false;
-    return true;
-}
-
-/* The first place at or after from where lower[0..n) occurs in v, ignoring ASCII case. */
-static const char *find_nocase(const char *v, size_t vlen, size_t from, const char *lower,
-                               size_t n) {
-    if (n == 0) return v + from;
-    char c0 = lower[0], c1 = (char)(c0 >= 'a' && c0 <= 'z' ? c0 - 'a' + 'A' : c0);
-    for (size_t i = from; i + n <= vlen; i++) {
-        /* jump to the next place the first byte can match */
-        const char *p = memchr(v + i, c0, vlen - n + 1 - i);
-        const char *q = c1 != c0 ? memchr(v + i, c1, vlen - n + 1 - i) : NULL;
-        if (!p || (q && q < p)) p = q;
-        if (!p) return NULL;
-        i = (size_t)(p - v);
-        if (same_nocase(p + 1, lower + 1, n - 1)) return p;
-    }
-    return NULL;
-}
-
-/* simple_glob on a subject already in lower case: plain compares and memmem. */
+/* fnmatch(pat, v, FNM_CASEFOLD) for a simple pattern and a subject already in lower case: the
+ * runs in order (memmem), anchored where the pattern has no '*' at that end. */
 static bool simple_glob_lower(const gplan_t *g, const char *v, size_t vlen) {
     size_t at = 0, first = 0, last = g->nparts;
     if (g->nparts == 0) return !g->anchored_start || vlen == 0;
@@ -270,31 +248,6 @@ static bool simple_glob_lower(const gplan_t *g, const char *v, size_t vlen) {
     }
     for (size_t k = first; k < last; k++) {
         const char *p = memmem(v + at, vlen - at, g->part[k], g->plen[k]);
-        if (!p) return false;
-        at = (size_t)(p - v) + g->plen[k];
-    }
-    return true;
-}
-
-/* fnmatch(pat, v, FNM_CASEFOLD) for a simple pattern: the runs in order, anchored where the
- * pattern has no '*' at that end. */
-static bool simple_glob(const gplan_t *g, const char *v, size_t vlen) {
-    size_t at = 0, first = 0, last = g->nparts;
-    if (g->nparts == 0) return !g->anchored_start || vlen == 0; /* "*" or "" */
-    if (g->anchored_start) {
-        if (vlen < g->plen[0] || !same_nocase(v, g->part[0], g->plen[0])) return false;
-        at = g->plen[0];
-        first = 1;
-        if (g->nparts == 1 && g->anchored_end) return vlen == at;
-    }
-    if (g->anchored_end && last > first) {
-        size_t n = g->plen[last - 1];
-        if (vlen < at + n || !same_nocase(v + vlen - n, g->part[last - 1], n)) return false;
-        vlen -= n;
-        last--;
-    }
-    for (size_t k = first; k < last; k++) {
-        const char *p = find_nocase(v, vlen, at, g->part[k], g->plen[k]);
         if (!p) return false;
         at = (size_t)(p - v) + g->plen[k];
     }
@@ -465,25 +418,20 @@ static bool match_str(cond_t *c, le_str_t v) {
         return false;
     }
     if (c->op == LE_COND_GLOB) {
-        bool all_simple = true, nul = memchr(v.ptr, '\0', v.len) != NULL;
-        char low[2048];
-        bool lowered = !nul && v.len <= sizeof(low);
-        if (lowered) lower_copy(low, v.ptr, v.len); /* then plain compares and memmem */
-        for (size_t i = 0; i < c->n; i++) {
-            if (!c->globs[i].simple) {
+        bool all_simple = true, hit = false, nul = memchr(v.ptr, '\0', v.len) != NULL;
+        char buf[2048], *low = v.len <= sizeof(buf) ? buf : le_xmalloc(v.len);
+        if (!nul) lower_copy(low, v.ptr, v.len); /* once: then plain compares and memmem */
+        for (size_t i = 0; i < c->n && !hit; i++) {
+            if (!c->globs[i].simple)
                 all_simple = false;
-                continue;
-            }
-            if (nul) continue;
-            if (lowered ? simple_glob_lower(&c->globs[i], low, v.len)
-                        : simple_glob(&c->globs[i], v.ptr, v.len))
-                return true;
+            else if (!nul)
+                hit = simple_glob_lower(&c->globs[i], low, v.len);
         }
-        if (all_simple) return false;
+        if (low != buf) free(low);
+        if (hit || all_simple) return hit;
         char small[1024], *s = v.len < sizeof(small) ? small : le_xmalloc(v.len + 1);
         memcpy(s, v.ptr, v.len);
         s[v.len] = '\0';
-        bool hit = false;
         for (size_t i = 0; i < c->n && !hit; i++) {
             /* a NUL inside v ends the subject early: such values only come from binary
              * junk, and matching less of them is harmless */
