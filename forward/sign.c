@@ -29,12 +29,7 @@ static void mac_hex(const char *secret, int64_t t, const void *body, size_t len,
     }
     EVP_MAC_CTX_free(ctx);
     EVP_MAC_free(mac);
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < 32; i++) {
-        out[2 * i] = digits[md[i] >> 4];
-        out[2 * i + 1] = digits[md[i] & 15];
-    }
-    out[LE_SIG_HEX] = '\0';
+    le_hex(out, md, 32);
 }
 
 void le_sig_header(const char *const *secrets, size_t n, int64_t t, const void *body, size_t len,

@@ -91,15 +91,6 @@ static void id_bytes(const char *s, uint8_t out[16]) {
     memcpy(out, d, 16);
 }
 
-static void hex16(const uint8_t b[16], char out[33]) {
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[32] = '\0';
-}
-
 static uint32_t secs(int64_t ms) {
     return ms <= 0 ? 0 : ms / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(ms / 1000);
 }
@@ -397,7 +388,7 @@ static uint32_t contact_for(le_engine_t *e, const char *email, uint32_t t) {
     c->email = le_xstrdup(email);
     uint8_t d[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)email, strlen(email), d);
-    hex16(d, c->id);
+    le_hex(c->id, d, 16);
     c->company_size = -1;
     c->company_match = -1;
     c->first_seen = c->last_seen = t;
@@ -720,7 +711,7 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
             out->mqa = true;
             uint8_t d[SHA256_DIGEST_LENGTH];
             SHA256((const unsigned char *)a->key, strlen(a->key), d);
-            hex16(d, out->account);
+            le_hex(out->account, d, 16);
             e->st.mqas++;
         }
     }
@@ -728,7 +719,7 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     if (c)
         memcpy(out->lead, c->id, 33);
     else
-        hex16(v->id, out->lead);
+        le_hex(out->lead, v->id, 16);
     out->behaviour = lead->behaviour;
     out->fit = lead->fit;
     out->suppress = sup;
@@ -909,7 +900,7 @@ int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *
         json_t *ids = json_array();
         for (uint32_t i = 0; i < c->nvids; i++) {
             char hex[33];
-            hex16(c->vids[i], hex);
+            le_hex(hex, c->vids[i], 16);
             json_t *l = json_object();
             json_object_set_new(l, "visitor", json_string(hex));
             json_object_set_new(l, "linked_at", json_integer(c->vat[i]));
