@@ -4,6 +4,7 @@
 #include "le.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
@@ -75,6 +76,19 @@ void le_random(void *buf, size_t n) {
         p += r;
         n -= (size_t)r;
     }
+}
+
+char *le_strf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    size_t cap = n > 0 ? (size_t)n + 1 : 1;
+    char *s = le_xmalloc(cap);
+    va_start(ap, fmt);
+    vsnprintf(s, cap, fmt, ap);
+    va_end(ap);
+    return s;
 }
 
 void le_hex(char *out, const void *bytes, size_t n) {

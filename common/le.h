@@ -85,6 +85,9 @@ int64_t le_now_ms(void);
 /* Fill buf with n cryptographically random bytes (getrandom); aborts on failure. */
 void le_random(void *buf, size_t n);
 
+/* A malloc'd string formatted like printf (the caller frees it); aborts when memory is out. */
+char *le_strf(const char *fmt, ...) LE_PRINTF(1, 2);
+
 /* Lowercase hex of n bytes into out (2n chars plus NUL). */
 void le_hex(char *out, const void *bytes, size_t n);
 

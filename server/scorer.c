@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,16 +41,6 @@ struct le_scorer_s {
     atomic_uint_fast64_t applied, mqls, mqas, snapshots, snapshot_failures, log_errors;
     atomic_uint_fast64_t handed_off, outbox_failures;
 };
-
-static char *msgf(const char *fmt, ...) LE_PRINTF(1, 2);
-static char *msgf(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
-    va_end(ap);
-    return s ? s : le_xstrdup("out of memory");
-}
 
 static uint64_t mono_ms(void) {
     struct timespec ts;
@@ -266,7 +255,7 @@ int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scor
         const char *why = NULL;
         if (le_engine_load(s->eng, snap.data, snap.len, &why) != 0) {
             rc = LE_ECORRUPT;
-            *msg = msgf("%s/" LE_SNAPSHOT_FILE ": %s", cfg->store.data_dir, why);
+            *msg = le_strf("%s/" LE_SNAPSHOT_FILE ": %s", cfg->store.data_dir, why);
         } else {
             st->snapshot_loaded = true;
             s->snap_pos = from;
@@ -297,7 +286,7 @@ int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scor
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (e) {
             rc = -e;
-            *msg = msgf("scoring: cannot start its thread: %s", strerror(e));
+            *msg = le_strf("scoring: cannot start its thread: %s", strerror(e));
         } else {
             pthread_setname_np(s->thread, "le-score");
             s->running = true;

@@ -53,7 +53,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -183,19 +182,6 @@ static int list_segments(int dirfd, uint32_t **out, size_t *n) {
     *out = v;
     *n = len;
     return 0;
-}
-
-static char *msgf(const char *fmt, ...) LE_PRINTF(1, 2);
-static char *msgf(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = le_xmalloc(n > 0 ? (size_t)n + 1 : 1);
-    va_start(ap, fmt);
-    vsnprintf(s, n > 0 ? (size_t)n + 1 : 1, fmt, ap);
-    va_end(ap);
-    return s;
 }
 
 /* mkdir -p with mode 0700 for what it creates; the parent of each new directory is fsynced. */
@@ -524,7 +510,7 @@ static int recover(le_evlog_t *l, uint32_t segno, char **msg) {
     l->fd = openat(l->dirfd, name, O_RDWR | O_APPEND | O_CLOEXEC);
     if (l->fd < 0) {
         rc = -errno;
-        *msg = msgf("%s/%s: %s", l->dir, name, strerror(-rc));
+        *msg = le_strf("%s/%s: %s", l->dir, name, strerror(-rc));
         goto out;
     }
     r.fd = l->fd;
@@ -532,26 +518,26 @@ static int recover(le_evlog_t *l, uint32_t segno, char **msg) {
     if (rc == LE_ECORRUPT) {
         if (fstat(l->fd, &sb) != 0) {
             rc = -errno;
-            *msg = msgf("%s/%s: %s", l->dir, name, strerror(-rc));
+            *msg = le_strf("%s/%s: %s", l->dir, name, strerror(-rc));
             goto out;
         }
         uint64_t size = (uint64_t)sb.st_size;
         rc = is_torn_tail(&r, st, size);
         if (rc < 0) {
-            *msg = msgf("%s/%s: %s", l->dir, name, strerror(-rc));
+            *msg = le_strf("%s/%s: %s", l->dir, name, strerror(-rc));
             goto out;
         }
         if (rc == 0) {
             rc = LE_ECORRUPT;
-            *msg =
-                msgf("%s/%s: corrupt record at offset %llu with %llu more bytes after it: not "
-                     "a torn tail, so it is not cut; move the segment aside to start",
-                     l->dir, name, (unsigned long long)r.off, (unsigned long long)(size - r.off));
+            *msg = le_strf(
+                "%s/%s: corrupt record at offset %llu with %llu more bytes after it: not "
+                "a torn tail, so it is not cut; move the segment aside to start",
+                l->dir, name, (unsigned long long)r.off, (unsigned long long)(size - r.off));
             goto out;
         }
         if (ftruncate(l->fd, (off_t)r.off) != 0 || fsync(l->fd) != 0) {
             rc = -errno;
-            *msg = msgf("%s/%s: cannot cut the torn tail: %s", l->dir, name, strerror(-rc));
+            *msg = le_strf("%s/%s: cannot cut the torn tail: %s", l->dir, name, strerror(-rc));
             goto out;
         }
         l->torn_bytes = size - r.off;
@@ -559,7 +545,7 @@ static int recover(le_evlog_t *l, uint32_t segno, char **msg) {
                l->dir, name, (unsigned long long)l->torn_bytes, (unsigned long long)r.off);
         rc = 0;
     } else if (rc < 0) {
-        *msg = msgf("%s/%s: %s", l->dir, name, strerror(-rc));
+        *msg = le_strf("%s/%s: %s", l->dir, name, strerror(-rc));
         goto out;
     }
     l->seg_bytes = r.off;
@@ -581,7 +567,7 @@ int le_evlog_open(le_evlog_t **out, const le_evlog_opts_t *opts, char **msgp) {
     *out = NULL;
     if (!opts->dir || !opts->dir[0] || opts->segment_size == 0 || opts->buffer_limit == 0 ||
         opts->fsync_mode < LE_FSYNC_INTERVAL || opts->fsync_mode > LE_FSYNC_NEVER) {
-        if (msgp) *msgp = msgf("event log: invalid options");
+        if (msgp) *msgp = le_strf("event log: invalid options");
         return LE_EINVAL;
     }
 
@@ -597,29 +583,29 @@ int le_evlog_open(le_evlog_t **out, const le_evlog_opts_t *opts, char **msgp) {
     atomic_init(&l->failed, false);
 
     if ((rc = mkdir_p(l->dir))) {
-        msg = msgf("%s: cannot create: %s", l->dir, strerror(-rc));
+        msg = le_strf("%s: cannot create: %s", l->dir, strerror(-rc));
         goto fail;
     }
     l->dirfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (l->dirfd < 0) {
         rc = -errno;
-        msg = msgf("%s: %s", l->dir, strerror(-rc));
+        msg = le_strf("%s: %s", l->dir, strerror(-rc));
         goto fail;
     }
     if (flock(l->dirfd, LOCK_EX | LOCK_NB) != 0) {
         rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-        msg = msgf("%s: %s", l->dir,
-                   rc == -EBUSY ? "the event log is in use by another writer" : strerror(-rc));
+        msg = le_strf("%s: %s", l->dir,
+                      rc == -EBUSY ? "the event log is in use by another writer" : strerror(-rc));
         goto fail;
     }
     if ((rc = list_segments(l->dirfd, &segs, &nsegs))) {
-        msg = msgf("%s: %s", l->dir, strerror(-rc));
+        msg = le_strf("%s: %s", l->dir, strerror(-rc));
         goto fail;
     }
     if (nsegs == 0) {
         const char *op;
         if ((rc = new_segment(l, 1, &op))) {
-            msg = msgf("%s: %s of the first segment failed: %s", l->dir, op, strerror(-rc));
+            msg = le_strf("%s: %s of the first segment failed: %s", l->dir, op, strerror(-rc));
             goto fail;
         }
     } else if ((rc = recover(l, segs[nsegs - 1], &msg))) {
@@ -652,7 +638,7 @@ int le_evlog_open(le_evlog_t **out, const le_evlog_opts_t *opts, char **msgp) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
         rc = -rc;
-        msg = msgf("event log: cannot start the writer thread: %s", strerror(-rc));
+        msg = le_strf("event log: cannot start the writer thread: %s", strerror(-rc));
         pthread_mutex_destroy(&l->mu);
         pthread_cond_destroy(&l->wake);
         pthread_cond_destroy(&l->done);
@@ -1112,7 +1098,7 @@ static int reader_open_seg(le_logreader_t *lr, uint32_t seg, uint64_t off, char 
     lr->r.fd = openat(lr->dirfd, name, O_RDONLY | O_CLOEXEC);
     if (lr->r.fd < 0) {
         int rc = -errno;
-        *msg = msgf("%s/%s: %s", lr->dir, name, strerror(-rc));
+        *msg = le_strf("%s/%s: %s", lr->dir, name, strerror(-rc));
         return rc;
     }
     lr->seg = seg;
@@ -1130,19 +1116,19 @@ int le_logreader_open(const char *dir, le_logpos_t from, le_logreader_t **out, c
     int rc = 0;
     if (lr->dirfd < 0) {
         rc = -errno;
-        *msg = msgf("%s: %s", dir, strerror(-rc));
+        *msg = le_strf("%s: %s", dir, strerror(-rc));
     } else if (from.seg) {
         if ((rc = reader_open_seg(lr, from.seg, from.off, msg)) == 0) {
             struct stat sb;
             if (fstat(lr->r.fd, &sb) != 0) {
                 rc = -errno;
-                *msg = msgf("%s: %s", dir, strerror(-rc));
+                *msg = le_strf("%s: %s", dir, strerror(-rc));
             } else if ((uint64_t)sb.st_size < from.off) {
                 rc = LE_ECORRUPT;
-                *msg = msgf("%s: segment %u is shorter (%llu bytes) than the position %llu the "
-                            "snapshot needs",
-                            dir, from.seg, (unsigned long long)sb.st_size,
-                            (unsigned long long)from.off);
+                *msg = le_strf("%s: segment %u is shorter (%llu bytes) than the position %llu the "
+                               "snapshot needs",
+                               dir, from.seg, (unsigned long long)sb.st_size,
+                               (unsigned long long)from.off);
             }
         }
     }
@@ -1187,7 +1173,7 @@ int le_logreader_next(le_logreader_t *lr, le_logpos_t end, const void **payload,
         char name[SEG_NAME_MAX];
         seg_name(name, lr->seg);
         if (rc < 0 && rc != LE_ECORRUPT) {
-            *msg = msgf("%s/%s: %s", lr->dir, name, strerror(-rc));
+            *msg = le_strf("%s/%s: %s", lr->dir, name, strerror(-rc));
             return rc;
         }
         uint32_t next = next_segment(lr->dirfd, lr->seg);
@@ -1202,8 +1188,8 @@ int le_logreader_next(le_logreader_t *lr, le_logpos_t end, const void **payload,
             int torn = is_torn_tail(&lr->r, st, (uint64_t)sb.st_size);
             if (torn == 1) return 0;
         }
-        *msg = msgf("%s/%s: corrupt record at offset %llu", lr->dir, name,
-                    (unsigned long long)lr->r.off);
+        *msg = le_strf("%s/%s: corrupt record at offset %llu", lr->dir, name,
+                       (unsigned long long)lr->r.off);
         return LE_ECORRUPT;
     }
 }
@@ -1227,7 +1213,7 @@ int le_evlog_repair(const char *dir, le_logpos_t pos, uint64_t *dropped, char **
     int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0) {
         int rc = -errno;
-        *msg = msgf("%s: %s", dir, strerror(-rc));
+        *msg = le_strf("%s: %s", dir, strerror(-rc));
         return rc;
     }
     int rc = 0;
@@ -1235,11 +1221,11 @@ int le_evlog_repair(const char *dir, le_logpos_t pos, uint64_t *dropped, char **
     size_t n = 0;
     if (flock(dirfd, LOCK_EX | LOCK_NB) != 0) {
         rc = LE_EINVAL;
-        *msg = msgf("%s: the event log is open for writing; stop leadedge first", dir);
+        *msg = le_strf("%s: the event log is open for writing; stop leadedge first", dir);
         goto out;
     }
     if ((rc = list_segments(dirfd, &segs, &n))) {
-        *msg = msgf("%s: %s", dir, strerror(-rc));
+        *msg = le_strf("%s: %s", dir, strerror(-rc));
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -1251,8 +1237,8 @@ int le_evlog_repair(const char *dir, le_logpos_t pos, uint64_t *dropped, char **
             int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
             if (fd < 0 || ftruncate(fd, (off_t)pos.off) != 0 || fsync(fd) != 0) {
                 rc = -errno;
-                *msg = msgf("%s/%s: cannot cut at %llu: %s", dir, name, (unsigned long long)pos.off,
-                            strerror(-rc));
+                *msg = le_strf("%s/%s: cannot cut at %llu: %s", dir, name,
+                               (unsigned long long)pos.off, strerror(-rc));
                 if (fd >= 0) close(fd);
                 goto out;
             }
@@ -1262,7 +1248,7 @@ int le_evlog_repair(const char *dir, le_logpos_t pos, uint64_t *dropped, char **
             snprintf(aside, sizeof(aside), "%s.corrupt", name);
             if (renameat(dirfd, name, dirfd, aside) != 0) {
                 rc = -errno;
-                *msg = msgf("%s/%s: cannot set aside: %s", dir, name, strerror(-rc));
+                *msg = le_strf("%s/%s: cannot set aside: %s", dir, name, strerror(-rc));
                 goto out;
             }
             *dropped += (uint64_t)sb.st_size;
@@ -1270,7 +1256,7 @@ int le_evlog_repair(const char *dir, le_logpos_t pos, uint64_t *dropped, char **
     }
     if (fsync(dirfd) != 0) {
         rc = -errno;
-        *msg = msgf("%s: directory fsync: %s", dir, strerror(-rc));
+        *msg = le_strf("%s: directory fsync: %s", dir, strerror(-rc));
     }
 out:
     free(segs);

@@ -199,11 +199,9 @@ static int replay_all(le_outbox_t *ob, const char *dir, le_logpos_t end, char **
         while ((rc = le_logreader_next(rd, end, &p, &len, msg)) == 1) {
             if (replay_record(ob, p, len) != 0) {
                 le_logpos_t at = le_logreader_pos(rd);
-                if (asprintf(msg,
-                             "%s: an outbox record before segment %u offset %llu is not "
-                             "readable",
-                             dir, at.seg, (unsigned long long)at.off) < 0)
-                    *msg = NULL;
+                *msg = le_strf("%s: an outbox record before segment %u offset %llu is not "
+                               "readable",
+                               dir, at.seg, (unsigned long long)at.off);
                 rc = LE_ECORRUPT;
                 break;
             }

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +16,6 @@
 #define MAGIC "LESNAP01"
 #define HDR 32
 #define MAX_PAYLOAD ((uint64_t)64 << 30)
-
-static char *msgf(const char *fmt, ...) LE_PRINTF(1, 2);
-static char *msgf(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
-    va_end(ap);
-    return s ? s : le_xstrdup("out of memory");
-}
 
 static void put32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -99,7 +88,7 @@ int le_snapshot_write(const char *dir, le_logpos_t pos, const void *data, size_t
 out:
     if (fd >= 0) close(fd);
     if (rc) {
-        *msg = msgf("%s: snapshot %s failed: %s", dir, step, strerror(-rc));
+        *msg = le_strf("%s: snapshot %s failed: %s", dir, step, strerror(-rc));
         unlink(tmp);
     }
     return rc;
@@ -112,7 +101,7 @@ int le_snapshot_read(const char *dir, le_logpos_t *pos, le_buf_t *data, char **m
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int rc = -errno;
-        if (rc != -ENOENT) *msg = msgf("%s: %s", path, strerror(-rc));
+        if (rc != -ENOENT) *msg = le_strf("%s: %s", path, strerror(-rc));
         return rc;
     }
     int rc = 0;
@@ -120,19 +109,19 @@ int le_snapshot_read(const char *dir, le_logpos_t *pos, le_buf_t *data, char **m
     uint8_t h[HDR];
     if (fstat(fd, &sb) != 0) {
         rc = -errno;
-        *msg = msgf("%s: %s", path, strerror(-rc));
+        *msg = le_strf("%s: %s", path, strerror(-rc));
         goto out;
     }
     if (sb.st_size < HDR || pread(fd, h, HDR, 0) != HDR || memcmp(h, MAGIC, 8) != 0) {
         rc = LE_ECORRUPT;
-        *msg = msgf("%s: not a leadedge snapshot (bad header)", path);
+        *msg = le_strf("%s: not a leadedge snapshot (bad header)", path);
         goto out;
     }
     uint64_t len = get64(h + 20);
     if (len > MAX_PAYLOAD || (uint64_t)sb.st_size != HDR + len) {
         rc = LE_ECORRUPT;
-        *msg = msgf("%s: truncated: the header announces %llu bytes, the file has %llu", path,
-                    (unsigned long long)len, (unsigned long long)(sb.st_size - HDR));
+        *msg = le_strf("%s: truncated: the header announces %llu bytes, the file has %llu", path,
+                       (unsigned long long)len, (unsigned long long)(sb.st_size - HDR));
         goto out;
     }
     size_t at = data->len;
@@ -142,7 +131,7 @@ int le_snapshot_read(const char *dir, le_logpos_t *pos, le_buf_t *data, char **m
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) {
             rc = k < 0 ? -errno : LE_ECORRUPT;
-            *msg = msgf("%s: read failed", path);
+            *msg = le_strf("%s: read failed", path);
             goto out;
         }
         got += (size_t)k;
@@ -150,7 +139,7 @@ int le_snapshot_read(const char *dir, le_logpos_t *pos, le_buf_t *data, char **m
     uint32_t crc = le_crc32c(le_crc32c(0, h, 28), data->data + at, (size_t)len);
     if (crc != get32(h + 28)) {
         rc = LE_ECORRUPT;
-        *msg = msgf("%s: checksum mismatch", path);
+        *msg = le_strf("%s: checksum mismatch", path);
         goto out;
     }
     data->len = at + (size_t)len;
