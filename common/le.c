@@ -78,6 +78,15 @@ void le_random(void *buf, size_t n) {
     }
 }
 
+uint64_t le_hash(const void *p, size_t n) {
+    const unsigned char *b = p;
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}
+
 char *le_strf(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

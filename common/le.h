@@ -85,6 +85,10 @@ int64_t le_now_ms(void);
 /* Fill buf with n cryptographically random bytes (getrandom); aborts on failure. */
 void le_random(void *buf, size_t n);
 
+/* A 64-bit hash of n bytes for hash tables (FNV-1a with a final mix, so the low bits index
+ * well). Not for anything an attacker must not predict. */
+uint64_t le_hash(const void *p, size_t n);
+
 /* A malloc'd string formatted like printf (the caller frees it); aborts when memory is out. */
 char *le_strf(const char *fmt, ...) LE_PRINTF(1, 2);
 

@@ -44,13 +44,6 @@ static uint64_t next_rand(le_engine_t *e) {
     return e->rng = x;
 }
 
-static uint64_t hash_bytes(const void *p, size_t n) {
-    const uint8_t *b = p;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
-    return h ^ (h >> 31);
-}
-
 static char *dup_str(le_str_t s) {
     return s.len ? le_xstrndup(s.ptr, s.len) : NULL;
 }
@@ -109,7 +102,7 @@ static const char *account_key(const le_engine_t *e, uint32_t i) {
 
 static uint32_t smap_get(const le_engine_t *e, const smap_t *m, key_fn key, const char *k) {
     if (!m->cap) return 0;
-    size_t mask = m->cap - 1, i = hash_bytes(k, strlen(k)) & mask;
+    size_t mask = m->cap - 1, i = le_hash(k, strlen(k)) & mask;
     for (; m->slot[i]; i = (i + 1) & mask)
         if (strcmp(key(e, m->slot[i] - 1), k) == 0) return m->slot[i];
     return 0;
@@ -125,7 +118,7 @@ static void smap_put(const le_engine_t *e, smap_t *m, key_fn key, uint32_t idx) 
         *m = g;
     }
     const char *k = key(e, idx);
-    size_t mask = m->cap - 1, i = hash_bytes(k, strlen(k)) & mask;
+    size_t mask = m->cap - 1, i = le_hash(k, strlen(k)) & mask;
     while (m->slot[i]) i = (i + 1) & mask;
     m->slot[i] = idx + 1;
     m->n++;

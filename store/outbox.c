@@ -37,9 +37,7 @@ const char *le_ob_state_name(le_ob_state_t s) {
 /* ---- the index --------------------------------------------------------------------------- */
 
 static size_t hash_id(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return (size_t)(h ^ (h >> 29));
+    return (size_t)le_hash(s, strlen(s));
 }
 
 static le_ob_item_t *find(le_outbox_t *ob, const char *id) {
