@@ -96,6 +96,10 @@ static const char *contact_key(const le_engine_t *e, uint32_t i) {
     return e->contacts[i]->email;
 }
 
+static const char *contact_id_key(const le_engine_t *e, uint32_t i) {
+    return e->contacts[i]->id;
+}
+
 static const char *account_key(const le_engine_t *e, uint32_t i) {
     return e->accounts[i]->key;
 }
@@ -392,6 +396,7 @@ static uint32_t contact_for(le_engine_t *e, const char *email, uint32_t t) {
     c->suppress = le_suppress_domain(e->cfg, dom);
     e->contacts[e->ncontacts] = c;
     smap_put(e, &e->by_email, contact_key, (uint32_t)e->ncontacts);
+    smap_put(e, &e->by_id, contact_id_key, (uint32_t)e->ncontacts);
     e->st.contacts = ++e->ncontacts;
     return (uint32_t)e->ncontacts;
 }
@@ -542,6 +547,7 @@ static void free_contact(contact_t *c) {
 
 void le__engine_index_contact(le_engine_t *e, uint32_t idx) {
     smap_put(e, &e->by_email, contact_key, idx);
+    smap_put(e, &e->by_id, contact_id_key, idx);
 }
 
 void le__engine_index_account(le_engine_t *e, uint32_t idx) {
@@ -565,6 +571,8 @@ void le__engine_clear(le_engine_t *e) {
     e->ncontacts = e->capcontacts = 0;
     free(e->by_email.slot);
     e->by_email = (smap_t){0};
+    free(e->by_id.slot);
+    e->by_id = (smap_t){0};
     for (size_t i = 0; i < e->naccounts; i++) {
         free(e->accounts[i]->key);
         free(e->accounts[i]->name);
@@ -753,7 +761,7 @@ size_t le_engine_memory(const le_engine_t *e) {
     }
     for (size_t i = 0; i < e->ncontacts; i++) n += sizeof(contact_t) + 256;
     for (size_t i = 0; i < e->naccounts; i++) n += sizeof(account_t) + 64;
-    n += (e->by_email.cap + e->by_key.cap) * sizeof(uint32_t);
+    n += (e->by_email.cap + e->by_id.cap + e->by_key.cap) * sizeof(uint32_t);
     return n;
 }
 
@@ -832,8 +840,13 @@ int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *
             if (s) c = e->contacts[s - 1];
         }
     } else {
-        for (size_t i = 0; i < e->ncontacts && !c; i++)
-            if (strcasecmp(e->contacts[i]->id, key) == 0) c = e->contacts[i];
+        if (strlen(key) == 32) { /* a contact id (lower-case hex), else a visitor id */
+            char lower[33];
+            for (int i = 0; i < 33; i++)
+                lower[i] = key[i] >= 'A' && key[i] <= 'F' ? (char)(key[i] - 'A' + 'a') : key[i];
+            uint32_t s = smap_get(e, &e->by_id, contact_id_key, lower);
+            if (s) c = e->contacts[s - 1];
+        }
         if (!c && strlen(key) == 32) {
             uint8_t id[16];
             id_bytes(key, id);

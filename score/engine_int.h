@@ -105,7 +105,7 @@ struct le_engine_s {
 
     contact_t **contacts;
     size_t ncontacts, capcontacts;
-    smap_t by_email;
+    smap_t by_email, by_id; /* contacts by address and by id */
     account_t **accounts;
     size_t naccounts, capaccounts;
     smap_t by_key;
