@@ -100,6 +100,12 @@ char *le_strf(const char *fmt, ...) {
     return s;
 }
 
+const signed char le__hexval[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 void le_hex(char *out, const void *bytes, size_t n) {
     static const char digits[] = "0123456789abcdef";
     const unsigned char *b = bytes;

@@ -92,6 +92,12 @@ uint64_t le_hash(const void *p, size_t n);
 /* A malloc'd string formatted like printf (the caller frees it); aborts when memory is out. */
 char *le_strf(const char *fmt, ...) LE_PRINTF(1, 2);
 
+/* The value of hex digit c (either case), -1 for any other byte. */
+extern const signed char le__hexval[256]; /* value + 1; 0 for "not hex" */
+static inline int le_hexval(char c) {
+    return le__hexval[(unsigned char)c] - 1;
+}
+
 /* Lowercase hex of n bytes into out (2n chars plus NUL). */
 void le_hex(char *out, const void *bytes, size_t n);
 

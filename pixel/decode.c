@@ -126,15 +126,6 @@ bool le_utf8_valid(const char *s, size_t n) {
     return st.need == 0;
 }
 
-/* Hex digit values; -1 for anything else. */
-static const signed char hexval[256] = {
-    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
-    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-};
-/* The table stores value + 1 so that the zero default means "not hex". */
-#define HEX(c) (hexval[(unsigned char)(c)] - 1)
-
 le_dec_err_t le_pct_decode(le_arena_t *a, const char *s, size_t n, bool plus_space,
                            bool allow_newline, le_str_t *out) {
     /* Decoding never grows the input, so one allocation of n + 1 suffices. */
@@ -177,7 +168,7 @@ le_dec_err_t le_pct_decode(le_arena_t *a, const char *s, size_t n, bool plus_spa
         }
         if (c == '%') {
             if (n - i < 3) return LE_DEC_BAD_PERCENT;
-            int h = HEX(s[i + 1]), l = HEX(s[i + 2]);
+            int h = le_hexval(s[i + 1]), l = le_hexval(s[i + 2]);
             if (h < 0 || l < 0) return LE_DEC_BAD_PERCENT;
             c = (unsigned char)(h << 4 | l);
             i += 3;

@@ -55,29 +55,17 @@ static void set_str(char **dst, le_str_t s) {
     *dst = le_xstrndup(s.ptr, s.len);
 }
 
-/* Hex digit values; 0x10 marks a byte that is not one. */
-static const uint8_t hex_table[256] = {
-    ['0'] = 0,  ['1'] = 1,  ['2'] = 2,  ['3'] = 3,  ['4'] = 4,  ['5'] = 5,  ['6'] = 6,  ['7'] = 7,
-    ['8'] = 8,  ['9'] = 9,  ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
-    ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
-};
-
-static inline unsigned hexdigit(unsigned char ch) {
-    return hex_table[ch] || ch == '0' ? hex_table[ch] : 0x10;
-}
-
 /* 32 hex digits to 16 bytes; anything else is hashed to 16 bytes. */
 static void id_bytes(const char *s, uint8_t out[16]) {
     size_t n = strnlen(s, 33);
     if (n == 32) {
-        unsigned bad = 0;
+        int bad = 0;
         for (size_t i = 0; i < 16; i++) {
-            unsigned hi = hexdigit((unsigned char)s[2 * i]),
-                     lo = hexdigit((unsigned char)s[2 * i + 1]);
-            bad |= hi | lo;
-            out[i] = (uint8_t)(hi << 4 | (lo & 15));
+            int hi = le_hexval(s[2 * i]), lo = le_hexval(s[2 * i + 1]);
+            bad |= hi | lo; /* negative once any is not a digit */
+            out[i] = (uint8_t)((hi & 15) << 4 | (lo & 15));
         }
-        if (!(bad & 0x10)) return;
+        if (bad >= 0) return;
     }
     uint8_t d[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)s, n, d);

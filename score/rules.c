@@ -371,13 +371,6 @@ const le_ruleconf_t *le_rules_get(const le_rules_t *r, le_rules_kind_t kind, siz
 
 /* ---- matching ---------------------------------------------------------------------------- */
 
-static int hexval(char ch) {
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    return -1;
-}
-
 /* The value of query parameter name in url ("utm_source"), percent-decoded into buf. */
 static le_str_t query_param(le_str_t url, const char *name, char *buf, size_t cap) {
     const char *q = url.len ? memchr(url.ptr, '?', url.len) : NULL;
@@ -392,8 +385,8 @@ static le_str_t query_param(le_str_t url, const char *name, char *buf, size_t ca
             size_t n = 0;
             for (const char *s = p + nlen + 1; s < stop && n + 1 < cap; s++) {
                 int hi, lo;
-                if (*s == '%' && stop - s >= 3 && (hi = hexval(s[1])) >= 0 &&
-                    (lo = hexval(s[2])) >= 0) {
+                if (*s == '%' && stop - s >= 3 && (hi = le_hexval(s[1])) >= 0 &&
+                    (lo = le_hexval(s[2])) >= 0) {
                     buf[n++] = (char)(hi << 4 | lo);
                     s += 2;
                 } else {
