@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli.h"
 #include "config.h"
 #include "evlog.h"
 #include "record.h"
@@ -50,7 +51,7 @@ int le_events_main(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *path = "config/leadedge.yaml";
+    const char *path = LE_DEFAULT_CONFIG;
     printer_t p = {0};
     int ch;
     optind = 1;
@@ -73,14 +74,8 @@ int le_events_main(int argc, char **argv) {
                 return 2;
         }
     }
-    le_config_t *cfg;
-    le_buf_t errs = LE_BUF_INIT;
-    if (le_config_load(path, &cfg, &errs) != 0) {
-        fputs(le_buf_cstr(&errs), stderr);
-        le_buf_free(&errs);
-        return 1;
-    }
-    le_buf_free(&errs);
+    le_config_t *cfg = le_cli_config(path);
+    if (!cfg) return 1;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_stop);
     signal(SIGTERM, on_stop);

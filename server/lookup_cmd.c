@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "config.h"
 #include "enrich.h"
 #include "decode.h"
@@ -49,7 +50,7 @@ int le_lookup_main(int argc, char **argv) {
         {"lang", required_argument, NULL, 'l'},   {"ua-stdin", no_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    const char *path = "config/leadedge.yaml", *ua = NULL, *lang = NULL;
+    const char *path = LE_DEFAULT_CONFIG, *ua = NULL, *lang = NULL;
     bool from_stdin = false;
     int ch;
     optind = 1;

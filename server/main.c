@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "admin.h"
+#include "cli.h"
 #include "http.h"
 #include "config.h"
 #include "evlog.h"
@@ -30,8 +31,6 @@
 #include "scorer.h"
 #include "snapshot.h"
 #include "worker.h"
-
-#define DEFAULT_CONFIG "config/leadedge.yaml"
 
 int le_events_main(int argc, char **argv);
 int le_lookup_main(int argc, char **argv);
@@ -56,7 +55,7 @@ static void usage(FILE *f) {
             "       leadedge outbox list [-c FILE] [--json] [--state STATE]\n"
             "                                          the MQL hand-offs and their delivery\n"
             "       leadedge --version | --help\n",
-            DEFAULT_CONFIG);
+            LE_DEFAULT_CONFIG);
 }
 
 typedef struct {
@@ -420,7 +419,7 @@ int main(int argc, char **argv) {
         {"repair", no_argument, NULL, 'R'},       {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    const char *path = DEFAULT_CONFIG;
+    const char *path = LE_DEFAULT_CONFIG;
     bool check = false, repair = false;
     int ch;
     while ((ch = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "config.h"
 #include "outbox.h"
 
@@ -74,7 +75,7 @@ int le_outbox_main(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *path = "config/leadedge.yaml";
+    const char *path = LE_DEFAULT_CONFIG;
     lister_t l = {false, -1};
     int ch;
     optind = 1;
@@ -106,14 +107,8 @@ int le_outbox_main(int argc, char **argv) {
         fputs(OUTBOX_USAGE, stderr);
         return 2;
     }
-    le_config_t *cfg;
-    le_buf_t errs = LE_BUF_INIT;
-    if (le_config_load(path, &cfg, &errs) != 0) {
-        fputs(le_buf_cstr(&errs), stderr);
-        le_buf_free(&errs);
-        return 1;
-    }
-    le_buf_free(&errs);
+    le_config_t *cfg = le_cli_config(path);
+    if (!cfg) return 1;
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/outbox", cfg->store.data_dir);
     le_config_unref(cfg);

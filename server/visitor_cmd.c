@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "config.h"
 #include "log.h"
 #include "scorer.h"
@@ -33,14 +34,8 @@ int le_state_main(int argc, char **argv);
 #define STATE_USAGE "usage: leadedge state [-c FILE] [--no-snapshot]\n"
 
 static le_scorer_t *open_offline(const char *path, bool no_snapshot) {
-    le_config_t *cfg;
-    le_buf_t errs = LE_BUF_INIT;
-    if (le_config_load(path, &cfg, &errs) != 0) {
-        fputs(le_buf_cstr(&errs), stderr);
-        le_buf_free(&errs);
-        return NULL;
-    }
-    le_buf_free(&errs);
+    le_config_t *cfg = le_cli_config(path);
+    if (!cfg) return NULL;
     le_log_set_level(LE_LOG_ERROR);
     le_scorer_t *s;
     char *msg = NULL;
@@ -135,7 +130,7 @@ int le_visitor_main(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *path = "config/leadedge.yaml";
+    const char *path = LE_DEFAULT_CONFIG;
     bool json = false;
     int ch;
     optind = 1;
@@ -188,7 +183,7 @@ int le_state_main(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *path = "config/leadedge.yaml";
+    const char *path = LE_DEFAULT_CONFIG;
     bool no_snapshot = false;
     int ch;
     optind = 1;
