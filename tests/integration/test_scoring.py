@@ -53,6 +53,21 @@ SCORING = {
 DEADLINE = 10.0  # seconds a test waits for the scorer to catch up (bounded polling)
 
 
+def serve_with_repair(tc, cfg_path):
+    """Start `leadedge --repair`, check it comes up, stop it; returns its stderr."""
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1")
+    p = subprocess.Popen([leadedge_bin(), "-c", cfg_path, "--repair"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    try:
+        line = p.stdout.readline()
+        tc.assertTrue(line.startswith(b"listening"), line)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=20)
+    tc.assertEqual(p.returncode, 0, err[-2000:])
+    return err
+
+
 def vid(n):
     return "%032x" % (0xabc000 + n)
 
@@ -379,16 +394,7 @@ class Refusals(unittest.TestCase):
                 srv.start()
             self.assertIn("--repair", srv.stderr_text())
             # with --repair the log is cut at the damage and the start goes on
-            env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1")
-            p = subprocess.Popen([leadedge_bin(), "-c", srv.cfg_path, "--repair"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-            try:
-                line = p.stdout.readline()
-                self.assertTrue(line.startswith(b"listening"), line)
-            finally:
-                p.send_signal(signal.SIGTERM)
-                _, err = p.communicate(timeout=20)
-            self.assertEqual(p.returncode, 0, err[-2000:])
+            err = serve_with_repair(self, srv.cfg_path)
             self.assertIn(b"repair: the log was cut", err)
             self.assertNotEqual(os.path.getsize(seg), size)
         finally:
@@ -418,16 +424,8 @@ class Snapshot(unittest.TestCase):
             with self.assertRaises(AssertionError):
                 srv.start()
             self.assertIn("checksum mismatch", srv.stderr_text())
+            err = serve_with_repair(self, srv.cfg_path)
             env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1")
-            p = subprocess.Popen([leadedge_bin(), "-c", srv.cfg_path, "--repair"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-            try:
-                line = p.stdout.readline()
-                self.assertTrue(line.startswith(b"listening"), line)
-            finally:
-                p.send_signal(signal.SIGTERM)
-                _, err = p.communicate(timeout=20)
-            self.assertEqual(p.returncode, 0, err[-2000:])
             self.assertIn(b"set aside as", err)
             self.assertTrue(os.path.exists(snap + ".corrupt"))
             # the log was kept: the contact is rebuilt from it
