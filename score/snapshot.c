@@ -52,10 +52,6 @@ static void pk_str(msgpack_packer *pk, const char *s) {
     msgpack_pack_str_body(pk, s, n);
 }
 
-static void pk_key(msgpack_packer *pk, const char *k) {
-    pk_str(pk, k);
-}
-
 static void pk_lead(msgpack_packer *pk, const le_lead_t *l) {
     msgpack_pack_array(pk, 4);
     msgpack_pack_float(pk, l->behaviour);
@@ -78,27 +74,27 @@ void le_engine_save(const le_engine_t *e, le_buf_t *out) {
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, buf_write);
     msgpack_pack_map(&pk, 9);
-    pk_key(&pk, "v");
+    pk_str(&pk, "v");
     msgpack_pack_uint32(&pk, SNAP_VERSION);
-    pk_key(&pk, "hw");
+    pk_str(&pk, "hw");
     msgpack_pack_uint32(&pk, e->hw);
-    pk_key(&pk, "visitors");
+    pk_str(&pk, "visitors");
     msgpack_pack_uint32(&pk, e->nvisitors);
-    pk_key(&pk, "contacts");
+    pk_str(&pk, "contacts");
     msgpack_pack_uint64(&pk, e->ncontacts);
-    pk_key(&pk, "accounts");
+    pk_str(&pk, "accounts");
     msgpack_pack_uint64(&pk, e->naccounts);
-    pk_key(&pk, "rng");
+    pk_str(&pk, "rng");
     msgpack_pack_uint64(&pk, e->rng);
-    pk_key(&pk, "stats");
+    pk_str(&pk, "stats");
     const uint64_t st[] = {e->st.events, e->st.dropped, e->st.evicted,   e->st.merges,
                            e->st.mqls,   e->st.mqas,    e->st.bad_emails};
     msgpack_pack_array(&pk, LE_ARRAY_SIZE(st));
     for (size_t i = 0; i < LE_ARRAY_SIZE(st); i++) msgpack_pack_uint64(&pk, st[i]);
-    pk_key(&pk, "free");
+    pk_str(&pk, "free");
     msgpack_pack_array(&pk, e->nfree);
     for (size_t i = 0; i < e->nfree; i++) msgpack_pack_uint32(&pk, e->freelist[i]);
-    pk_key(&pk, "rules");
+    pk_str(&pk, "rules");
     msgpack_pack_array(&pk, 2);
     for (int k = 0; k < 2; k++) {
         size_t n = le_rules_count(e->rules, (le_rules_kind_t)k);

@@ -79,10 +79,6 @@ static void pk_str(msgpack_packer *pk, const char *s) {
     msgpack_pack_str_body(pk, s, n);
 }
 
-static void pk_key(msgpack_packer *pk, const char *k) {
-    pk_str(pk, k);
-}
-
 /* Append a record and wait until it is durable. */
 static int write_record(le_outbox_t *ob, const msgpack_sbuffer *sb) {
     if (!ob->log) return -EROFS;
@@ -270,17 +266,17 @@ int le_outbox_add(le_outbox_t *ob, const char *id, const char *type, const char 
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 6);
-    pk_key(&pk, "k");
+    pk_str(&pk, "k");
     pk_str(&pk, "add");
-    pk_key(&pk, "id");
+    pk_str(&pk, "id");
     pk_str(&pk, id);
-    pk_key(&pk, "ty");
+    pk_str(&pk, "ty");
     pk_str(&pk, type);
-    pk_key(&pk, "lead");
+    pk_str(&pk, "lead");
     pk_str(&pk, lead);
-    pk_key(&pk, "t");
+    pk_str(&pk, "t");
     msgpack_pack_int64(&pk, created_ms);
-    pk_key(&pk, "p");
+    pk_str(&pk, "p");
     msgpack_pack_str(&pk, len);
     msgpack_pack_str_body(&pk, payload, len);
     int rc = write_record(ob, &sb);
@@ -312,20 +308,20 @@ int le_outbox_set(le_outbox_t *ob, const char *id, le_ob_state_t state, uint32_t
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, reason ? 7 : 6);
-    pk_key(&pk, "k");
+    pk_str(&pk, "k");
     pk_str(&pk, "set");
-    pk_key(&pk, "id");
+    pk_str(&pk, "id");
     pk_str(&pk, id);
-    pk_key(&pk, "s");
+    pk_str(&pk, "s");
     msgpack_pack_int(&pk, (int)state);
-    pk_key(&pk, "n");
+    pk_str(&pk, "n");
     msgpack_pack_uint32(&pk, attempts);
-    pk_key(&pk, "next");
+    pk_str(&pk, "next");
     msgpack_pack_int64(&pk, next_ms);
-    pk_key(&pk, "t");
+    pk_str(&pk, "t");
     msgpack_pack_int64(&pk, at_ms);
     if (reason) {
-        pk_key(&pk, "why");
+        pk_str(&pk, "why");
         pk_str(&pk, reason);
     }
     int rc = write_record(ob, &sb);
