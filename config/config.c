@@ -41,20 +41,22 @@ _Static_assert(LE_CONSENT_NOT_REQUIRED == 1 && LE_SAMESITE_NONE == 2 && LE_FSYNC
 #define LISTEN_EXPECT "expected host:port or [ipv6]:port such as 127.0.0.1:8080"
 
 typedef enum {
-    T_STR,      /* char *; F_OPTIONAL: NULL when unset */
-    T_BOOL,     /* bool */
-    T_UINT,     /* uint8/16/32/64 by field size, bounds min..max */
-    T_SIZE,     /* bytes, integer or k/M/G suffix */
-    T_DUR,      /* milliseconds, or whole seconds with F_SECONDS; bounds in ms */
-    T_ENUM,     /* int: the index of the value in names */
-    T_STRLIST,  /* le_strlist_t */
-    T_CIDRLIST, /* le_cidr_t * at off, size_t count at off2 */
-    T_LISTEN,   /* char * as written; host (char *) at off2 and port at off3 when off2 != 0 */
-    T_WORKERS,  /* uint32: `auto` or min..max */
-    T_DBLIST,   /* le_dbconf_t * at off, size_t count at off2 */
-    T_INT,      /* int32, bounds (int64_t)min..(int64_t)max */
-    T_CUTS,     /* int32[3], strictly descending: grade cut points */
-    T_RULES,    /* le_rulelist_t; F_FIT: fit rules, else behaviour rules */
+    T_STR,       /* char *; F_OPTIONAL: NULL when unset */
+    T_BOOL,      /* bool */
+    T_UINT,      /* uint8/16/32/64 by field size, bounds min..max */
+    T_SIZE,      /* bytes, integer or k/M/G suffix */
+    T_DUR,       /* milliseconds, or whole seconds with F_SECONDS; bounds in ms */
+    T_ENUM,      /* int: the index of the value in names */
+    T_STRLIST,   /* le_strlist_t */
+    T_CIDRLIST,  /* le_cidr_t * at off, size_t count at off2 */
+    T_LISTEN,    /* char * as written; host (char *) at off2 and port at off3 when off2 != 0 */
+    T_WORKERS,   /* uint32: `auto` or min..max */
+    T_DBLIST,    /* le_dbconf_t * at off, size_t count at off2 */
+    T_INT,       /* int32, bounds (int64_t)min..(int64_t)max */
+    T_CUTS,      /* int32[3], strictly descending: grade cut points */
+    T_RULES,     /* le_rulelist_t; F_FIT: fit rules, else behaviour rules */
+    T_ENDPOINTS, /* le_endpointconf_t * at off, size_t count at off2 */
+    T_ROUTES,    /* le_routeconf_t * at off, size_t count at off2 */
 } dtype_t;
 
 enum { F_OPTIONAL = 1, F_SECONDS = 2, F_FIT = 4 };
@@ -76,7 +78,7 @@ typedef struct {
 } directive_t;
 
 static check_fn check_cookie_name, check_cookie_value, check_domain, check_field_name, check_token,
-    check_origin, check_url, check_language, check_cell;
+    check_origin, check_url, check_language, check_cell, check_name;
 
 static const char *const consent_names[] = {"required", "not_required", NULL};
 static const char *const samesite_names[] = {"lax", "strict", "none", NULL};
@@ -157,9 +159,20 @@ static const directive_t table[] = {
     INT("mql.fit", mql.fit, -1000000, 1000000, "20"),
     STRLIST("mql.matrix", mql.matrix, check_cell),
     BOOL("mql.require_contact", mql.require_contact, "true"),
+    DUR_MS("mql.recycle_cooldown", mql.recycle_cooldown_ms, 0, 3650 * DAY, "30d"),
     UINT("mql.account.members", mql.account.members, 0, 1000, "0"),
     UINT("mql.account.roles", mql.account.roles, 0, 5, "0"),
     INT("mql.account.engaged", mql.account.engaged, -1000000, 1000000, "20"),
+
+    {"crm.endpoints", T_ENDPOINTS, F(crm.endpoints), .off2 = O(crm.nendpoints)},
+    DUR_MS("crm.retry.base", crm.retry.base_ms, 10, HOUR, "1s"),
+    DUR_MS("crm.retry.cap", crm.retry.cap_ms, 100, DAY, "10m"),
+    DUR_MS("crm.retry.max_age", crm.retry.max_age_ms, MINUTE, 30 * DAY, "24h"),
+    UINT("crm.journey", crm.journey, 0, 20, "10"),
+    STR("crm.dead_letter", crm.dead_letter, NULL, NULL, F_OPTIONAL),
+    {"routing.routes", T_ROUTES, F(routing.routes), .off2 = O(routing.nroutes)},
+    DUR_MS("sla.accept_within", sla.accept_within_ms, SEC, 30 * DAY, "1h"),
+    STR("sla.escalation_route", sla.escalation_route, NULL, check_name, F_OPTIONAL),
 
     BOOL("suppress.bots", suppress.bots, "true"),
     BOOL("suppress.gpc", suppress.gpc, "true"),
@@ -290,15 +303,19 @@ static void put_str(le_config_t *c, size_t off, char *s) {
     *p = s;
 }
 
+static void free_conds(le_condconf_t *when, size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        for (size_t k = 0; k < when[j].nvalues; k++) free(when[j].values[k]);
+        free(when[j].values);
+        free(when[j].field);
+    }
+    free(when);
+}
+
 void le__free_rules(le_rulelist_t *l) {
     for (size_t i = 0; i < l->n; i++) {
         le_ruleconf_t *r = &l->items[i];
-        for (size_t j = 0; j < r->nwhen; j++) {
-            for (size_t k = 0; k < r->when[j].nvalues; k++) free(r->when[j].values[k]);
-            free(r->when[j].values);
-            free(r->when[j].field);
-        }
-        free(r->when);
+        free_conds(r->when, r->nwhen);
         free(r->name);
     }
     free(l->items);
@@ -312,6 +329,9 @@ static void free_strlist(le_strlist_t *l) {
     l->items = NULL;
     l->n = 0;
 }
+
+static void free_endpoints(le_config_t *c, const directive_t *d);
+static void free_routes(le_config_t *c, const directive_t *d);
 
 static void free_value(le_config_t *c, const directive_t *d) {
     switch (d->type) {
@@ -343,6 +363,12 @@ static void free_value(le_config_t *c, const directive_t *d) {
         }
         case T_RULES:
             le__free_rules(field(c, d->off));
+            break;
+        case T_ENDPOINTS:
+            free_endpoints(c, d);
+            break;
+        case T_ROUTES:
+            free_routes(c, d);
             break;
         case T_CIDRLIST:
             free(*(le_cidr_t **)field(c, d->off));
@@ -1193,6 +1219,358 @@ static void set_rules(ctx_t *x, const directive_t *d, const le__ynode_t *v, cons
     }
 }
 
+/* ---- CRM endpoints and routes --------------------------------------------------------------- */
+
+/* Report and return false unless v is a duration within lo..hi ms. */
+static bool take_duration(ctx_t *x, const le__ynode_t *v, const char *path, uint64_t lo,
+                          uint64_t hi, uint64_t *ms) {
+    char a[32], b[32];
+    if (!is_text(v) || parse_duration(v->str, ms) == P_MALFORMED) {
+        report(x, v, path, "expected a duration such as 10s");
+        return false;
+    }
+    if (parse_duration(v->str, ms) != P_OK || *ms < lo || *ms > hi) {
+        fmt_duration(a, sizeof(a), lo);
+        fmt_duration(b, sizeof(b), hi);
+        report(x, v, path, "must be between %s and %s", a, b);
+        return false;
+    }
+    return true;
+}
+
+static bool take_bool(ctx_t *x, const le__ynode_t *v, const char *path, bool *out) {
+    if (!is_text(v) || parse_bool(v->str, out) != P_OK) {
+        report(x, v, path, "expected true or false");
+        return false;
+    }
+    return true;
+}
+
+/* Endpoint and route names: what logs, metrics labels and references show. */
+static const char *check_name(char *s, size_t len) {
+    if (len > 64) return "at most 64 characters";
+    for (size_t i = 0; i < len; i++)
+        if (!(is_alnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+            return "expected a name of letters, digits, '-', '_' and '.'";
+    return NULL;
+}
+
+/* An HTTP header name (RFC 9110 token) that leadedge does not set itself. */
+static const char *check_header_name(char *s, size_t len) {
+    static const char *const own[] = {"host",       "content-length",     "content-type",
+                                      "connection", "transfer-encoding",  "te",
+                                      "upgrade",    "leadedge-signature", "idempotency-key",
+                                      "user-agent", "keep-alive",         "trailer"};
+    for (size_t i = 0; i < len; i++)
+        if (!(is_alnum((unsigned char)s[i]) || strchr("!#$%&'*+-.^_`|~", s[i])))
+            return "expected a header name such as X-Api-Key";
+    for (size_t i = 0; i < LE_ARRAY_SIZE(own); i++)
+        if (strcasecmp(s, own[i]) == 0) return "leadedge sets this header itself";
+    return NULL;
+}
+
+static const char *check_secret(char *s, size_t len) {
+    (void)s;
+    return len < 16 ? "must be at least 16 characters" : NULL;
+}
+
+/* A dotted path into the payload ("lead.email", "journey.0.url"), or "=text" (a literal). */
+static const char *check_payload_path(char *s, size_t len) {
+    if (s[0] == '=') return NULL;
+    if (len > 256) return "at most 256 bytes";
+    size_t depth = 1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '.') depth++;
+        if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f) return "must not contain spaces";
+    }
+    if (depth > 16) return "at most 16 levels";
+    return check_field_path(s, len) ? "expected a dotted path such as lead.email" : NULL;
+}
+
+/* A name: value map into pairs. */
+static void take_pairs(ctx_t *x, const le__ynode_t *v, const char *path, check_fn *kcheck,
+                       check_fn *vcheck, const char *expect, le_kvconf_t **out, size_t *n) {
+    if (v->kind == LE__YSCALAR && v->null) return;
+    if (v->kind != LE__YMAP) {
+        report(x, v, path, "%s", expect);
+        return;
+    }
+    *out = le_xcalloc(v->n / 2 + 1, sizeof(**out));
+    for (size_t k = 0; k + 1 < v->n; k += 2) {
+        const le__ynode_t *key = v->kids[k], *val = v->kids[k + 1];
+        char shown[MAX_KEY + 4], kpath[400];
+        show_key(shown, key->str, key->kind == LE__YSCALAR ? key->len : 0);
+        snprintf(kpath, sizeof(kpath), "%s.%s", path, shown);
+        char *name = take_string(x, key, kpath, kcheck, expect);
+        char *value = take_string(x, val, kpath, vcheck, expect);
+        for (size_t j = 0; name && j < *n; j++)
+            if (strcasecmp((*out)[j].name, name) == 0) {
+                report(x, key, kpath, "duplicate \"%s\"", shown);
+                free(name), name = NULL;
+            }
+        if (name && value) {
+            (*out)[*n].name = name;
+            (*out)[(*n)++].value = value;
+        } else {
+            free(name);
+            free(value);
+        }
+    }
+}
+
+static void free_pairs(le_kvconf_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].name);
+        free(p[i].value);
+    }
+    free(p);
+}
+
+static void free_endpoints(le_config_t *c, const directive_t *d) {
+    le_endpointconf_t *e = *(le_endpointconf_t **)field(c, d->off);
+    size_t n = *(size_t *)field(c, d->off2);
+    for (size_t i = 0; i < n; i++) {
+        free(e[i].name);
+        free(e[i].url);
+        free(e[i].ca_file);
+        free_pairs(e[i].headers, e[i].nheaders);
+        free_pairs(e[i].field_map, e[i].nfield_map);
+        free_strlist(&e[i].secrets);
+    }
+    free(e);
+    *(le_endpointconf_t **)field(c, d->off) = NULL;
+    *(size_t *)field(c, d->off2) = 0;
+}
+
+static void set_endpoint(ctx_t *x, const le__ynode_t *it, const char *ipath, le_endpointconf_t *e) {
+    char kpath[300];
+    e->timeout_ms = 10000;
+    e->concurrency = 4;
+    e->keep_unmapped = true;
+    bool reported = false;
+    for (size_t k = 0; k + 1 < it->n; k += 2) {
+        const le__ynode_t *key = it->kids[k], *val = it->kids[k + 1];
+        char shown[MAX_KEY + 4];
+        show_key(shown, key->str, key->kind == LE__YSCALAR ? key->len : 0);
+        snprintf(kpath, sizeof(kpath), "%s.%s", ipath, shown);
+        const char *kn = key->kind == LE__YSCALAR ? key->str : "";
+        int before = x->nerr;
+        uint64_t ms;
+        int64_t n;
+        if (strcmp(kn, "name") == 0) {
+            free(e->name);
+            e->name = take_string(x, val, kpath, check_name, "expected a name");
+        } else if (strcmp(kn, "url") == 0) {
+            free(e->url);
+            e->url = take_string(x, val, kpath, check_url, "expected a URL");
+        } else if (strcmp(kn, "secret") == 0 || strcmp(kn, "secrets") == 0) {
+            free_strlist(&e->secrets);
+            size_t m = val->kind == LE__YSEQ ? val->n : 1;
+            e->secrets.items = le_xcalloc(m + 1, sizeof(char *));
+            for (size_t i = 0; i < m; i++) {
+                char spath[340];
+                snprintf(spath, sizeof(spath), "%s[%zu]", kpath, i);
+                char *sec = take_string(x, val->kind == LE__YSEQ ? val->kids[i] : val,
+                                        val->kind == LE__YSEQ ? spath : kpath, check_secret,
+                                        "expected a secret or a list of secrets, newest first");
+                if (sec) e->secrets.items[e->secrets.n++] = sec;
+            }
+            if (m == 0) report(x, val, kpath, "expected at least one secret");
+        } else if (strcmp(kn, "headers") == 0) {
+            take_pairs(x, val, kpath, check_header_name, NULL, "expected a map of header: value",
+                       &e->headers, &e->nheaders);
+        } else if (strcmp(kn, "timeout") == 0) {
+            if (take_duration(x, val, kpath, 100, 5 * MINUTE, &ms)) e->timeout_ms = (uint32_t)ms;
+        } else if (strcmp(kn, "concurrency") == 0) {
+            if (take_int(x, val, kpath, 1, 64, &n)) e->concurrency = (uint32_t)n;
+        } else if (strcmp(kn, "ca_file") == 0) {
+            free(e->ca_file);
+            e->ca_file = take_string(x, val, kpath, NULL, "expected a path to a PEM file");
+        } else if (strcmp(kn, "field_map") == 0) {
+            take_pairs(x, val, kpath, check_payload_path, check_payload_path,
+                       "expected a map of output path: payload path", &e->field_map,
+                       &e->nfield_map);
+        } else if (strcmp(kn, "keep_unmapped") == 0) {
+            take_bool(x, val, kpath, &e->keep_unmapped);
+        } else {
+            report(x, key, kpath,
+                   "unknown key \"%s\" (expected name, url, secrets, headers, timeout, "
+                   "concurrency, ca_file, field_map or keep_unmapped)",
+                   shown);
+        }
+        reported = reported || x->nerr != before;
+    }
+    if (reported) return;
+    if (!e->name) report(x, it, ipath, "missing name");
+    if (!e->url) report(x, it, ipath, "missing url");
+    if (!e->secrets.n) report(x, it, ipath, "missing secrets (the webhooks are signed)");
+}
+
+static void set_endpoints(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
+    char ipath[200];
+    free_endpoints(x->c, d);
+    if (v->kind == LE__YSCALAR && v->null) return;
+    if (v->kind != LE__YSEQ) {
+        report(x, v, path, "expected a list of endpoints");
+        return;
+    }
+    if (v->n > 64) {
+        report(x, v, path, "at most 64 endpoints");
+        return;
+    }
+    le_endpointconf_t *eps = le_xcalloc(v->n + 1, sizeof(*eps));
+    size_t n = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+        le_endpointconf_t *e = &eps[n++]; /* kept even when broken, for free */
+        if (v->kids[i]->kind != LE__YMAP) {
+            report(x, v->kids[i], ipath, "expected an endpoint: a map with name, url and secrets");
+            continue;
+        }
+        set_endpoint(x, v->kids[i], ipath, e);
+        for (size_t j = 0; j + 1 < n && e->name; j++)
+            if (eps[j].name && strcmp(eps[j].name, e->name) == 0)
+                report(x, v->kids[i], ipath, "duplicate endpoint name \"%s\"", e->name);
+    }
+    *(le_endpointconf_t **)field(x->c, d->off) = eps;
+    *(size_t *)field(x->c, d->off2) = n;
+}
+
+static const char *const route_type_names[] = {"mql", "mqa", NULL};
+static const char *const grade_names[] = {"A", "B", "C", "D", NULL};
+
+/* What a route's `when` may name (forward/route.c reads them from the payload). */
+static const condfield_t route_fields[] = {
+    {"type", V_NAMES, route_type_names},
+    {"country", V_TEXT, NULL},
+    {"region", V_TEXT, NULL},
+    {"city", V_TEXT, NULL},
+    {"continent", V_TEXT, NULL},
+    {"network", V_NAMES, network_names},
+    {"company", V_TEXT, NULL},
+    {"company_key", V_TEXT, NULL},
+    {"domain", V_TEXT, NULL},
+    {"company_size", V_NUMBER, NULL},
+    {"industry", V_TEXT, NULL},
+    {"role", V_NAMES, role_names},
+    {"job_title", V_TEXT, NULL},
+    {"email_domain", V_NAMES, domain_kind_names},
+    {"behaviour", V_NUMBER, NULL},
+    {"fit", V_NUMBER, NULL},
+    {"grade", V_NAMES, grade_names},
+    {"band", V_NUMBER, NULL},
+    {"page", V_TEXT, NULL},
+};
+
+static void free_routes(le_config_t *c, const directive_t *d) {
+    le_routeconf_t *r = *(le_routeconf_t **)field(c, d->off);
+    size_t n = *(size_t *)field(c, d->off2);
+    for (size_t i = 0; i < n; i++) {
+        free_conds(r[i].when, r[i].nwhen);
+        free(r[i].name);
+        free(r[i].endpoint);
+        free(r[i].team);
+        free(r[i].owner);
+        free(r[i].queue);
+    }
+    free(r);
+    *(le_routeconf_t **)field(c, d->off) = NULL;
+    *(size_t *)field(c, d->off2) = 0;
+}
+
+static void set_route(ctx_t *x, const le__ynode_t *it, const char *ipath, le_routeconf_t *r) {
+    char kpath[300];
+    const le__ynode_t *when = NULL;
+    r->line = it->line;
+    r->col = it->col;
+    for (size_t k = 0; k + 1 < it->n; k += 2) {
+        const le__ynode_t *key = it->kids[k], *val = it->kids[k + 1];
+        char shown[MAX_KEY + 4];
+        show_key(shown, key->str, key->kind == LE__YSCALAR ? key->len : 0);
+        snprintf(kpath, sizeof(kpath), "%s.%s", ipath, shown);
+        const char *kn = key->kind == LE__YSCALAR ? key->str : "";
+        char **slot = strcmp(kn, "name") == 0       ? &r->name
+                      : strcmp(kn, "endpoint") == 0 ? &r->endpoint
+                      : strcmp(kn, "team") == 0     ? &r->team
+                      : strcmp(kn, "owner") == 0    ? &r->owner
+                      : strcmp(kn, "queue") == 0    ? &r->queue
+                                                    : NULL;
+        if (slot) {
+            free(*slot);
+            *slot = take_string(x, val, kpath,
+                                slot == &r->name || slot == &r->endpoint ? check_name : NULL,
+                                "expected a string");
+        } else if (strcmp(kn, "when") == 0) {
+            when = val;
+        } else {
+            report(x, key, kpath,
+                   "unknown key \"%s\" (expected name, when, endpoint, team, owner or queue)",
+                   shown);
+        }
+    }
+    if (!r->name) report(x, it, ipath, "missing name");
+    if (!when || (when->kind == LE__YSCALAR && when->null)) return; /* a default route */
+    if (when->kind != LE__YMAP || when->n == 0) {
+        report(x, when, ipath, "expected when: with at least one condition, or no when");
+        return;
+    }
+    r->when = le_xcalloc(when->n / 2, sizeof(*r->when));
+    for (size_t k = 0; k + 1 < when->n; k += 2) {
+        const le__ynode_t *key = when->kids[k], *val = when->kids[k + 1];
+        char shown[MAX_KEY + 4];
+        show_key(shown, key->str, key->kind == LE__YSCALAR ? key->len : 0);
+        snprintf(kpath, sizeof(kpath), "%s.when.%s", ipath, shown);
+        const condfield_t *f = NULL;
+        for (size_t i = 0; i < LE_ARRAY_SIZE(route_fields) && key->kind == LE__YSCALAR; i++)
+            if (strcmp(route_fields[i].name, key->str) == 0) f = &route_fields[i];
+        if (!f) {
+            report(x, key, kpath,
+                   "unknown condition \"%s\" (routes look at type, country, region, city, "
+                   "continent, network, company, company_key, domain, company_size, industry, "
+                   "role, job_title, email_domain, behaviour, fit, grade, band, page)",
+                   shown);
+            continue;
+        }
+        bool dup = false;
+        for (size_t j = 0; j < r->nwhen; j++) dup = dup || strcmp(r->when[j].field, key->str) == 0;
+        if (dup) {
+            report(x, key, kpath, "duplicate condition \"%s\"", shown);
+            continue;
+        }
+        set_cond(x, f, key, val, kpath, &r->when[r->nwhen++]);
+    }
+}
+
+static void set_routes(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
+    char ipath[200];
+    free_routes(x->c, d);
+    if (v->kind == LE__YSCALAR && v->null) return;
+    if (v->kind != LE__YSEQ) {
+        report(x, v, path, "expected a list of routes");
+        return;
+    }
+    if (v->n > 1000) {
+        report(x, v, path, "at most 1000 routes");
+        return;
+    }
+    le_routeconf_t *rs = le_xcalloc(v->n + 1, sizeof(*rs));
+    size_t n = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+        le_routeconf_t *r = &rs[n++];
+        if (v->kids[i]->kind != LE__YMAP) {
+            report(x, v->kids[i], ipath, "expected a route: a map with name, when and endpoint");
+            continue;
+        }
+        set_route(x, v->kids[i], ipath, r);
+        for (size_t j = 0; j + 1 < n && r->name; j++)
+            if (rs[j].name && strcmp(rs[j].name, r->name) == 0)
+                report(x, v->kids[i], ipath, "duplicate route name \"%s\"", r->name);
+    }
+    *(le_routeconf_t **)field(x->c, d->off) = rs;
+    *(size_t *)field(x->c, d->off2) = n;
+}
+
 static void set_listen(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
     char host[LE_LISTEN_HOST_MAX];
     uint16_t port;
@@ -1256,6 +1634,12 @@ static void set_value(ctx_t *x, const directive_t *d, const le__ynode_t *v, cons
             break;
         case T_RULES:
             set_rules(x, d, v, path);
+            break;
+        case T_ENDPOINTS:
+            set_endpoints(x, d, v, path);
+            break;
+        case T_ROUTES:
+            set_routes(x, d, v, path);
             break;
     }
 }
@@ -1390,6 +1774,47 @@ static bool listen_clash(const char *a, const char *b) {
     return ca.family == cb.family && memcmp(ca.addr, cb.addr, la) == 0;
 }
 
+/* Routes name endpoints that exist; with routes there is a default; the escalation route
+ * exists; the backoff base is below its cap. */
+static void crm_checks(ctx_t *x) {
+    le_config_t *c = x->c;
+    size_t eps = key_index("crm.endpoints"), routes = key_index("routing.routes"),
+           esc = key_index("sla.escalation_route"), base = key_index("crm.retry.base"),
+           cap = key_index("crm.retry.cap");
+    if (x->state[eps] == SET_BAD || x->state[routes] == SET_BAD) return;
+    bool dflt = false;
+    for (size_t i = 0; i < c->routing.nroutes; i++) {
+        const le_routeconf_t *r = &c->routing.routes[i];
+        char path[64];
+        snprintf(path, sizeof(path), "routing.routes[%zu]", i);
+        le__ynode_t at = {.line = r->line, .col = r->col};
+        bool found = false;
+        for (size_t j = 0; r->endpoint && j < c->crm.nendpoints; j++)
+            found = found || strcmp(c->crm.endpoints[j].name, r->endpoint) == 0;
+        if (!r->endpoint)
+            report(x, &at, path, "missing endpoint");
+        else if (!found)
+            report(x, &at, path, "endpoint \"%s\" is not one of crm.endpoints", r->endpoint);
+        dflt = dflt || r->nwhen == 0;
+    }
+    if (c->routing.nroutes && !dflt)
+        report(x, x->node[routes], "routing.routes",
+               "needs a default route: one without when, taking every lead the others do not");
+    if (x->state[esc] == SET_OK && c->sla.escalation_route) {
+        bool found = false;
+        for (size_t i = 0; i < c->routing.nroutes; i++)
+            found = found || strcmp(c->routing.routes[i].name, c->sla.escalation_route) == 0;
+        if (!found)
+            report(x, x->node[esc], "sla.escalation_route", "\"%s\" is not one of routing.routes",
+                   c->sla.escalation_route);
+    }
+    if (x->state[base] != SET_BAD && x->state[cap] != SET_BAD &&
+        c->crm.retry.base_ms > c->crm.retry.cap_ms)
+        report(x, x->node[x->state[base] == SET_OK ? base : cap],
+               x->state[base] == SET_OK ? "crm.retry.base" : "crm.retry.cap",
+               "the backoff base must not exceed its cap");
+}
+
 static void cross_checks(ctx_t *x) {
     le_config_t *c = x->c;
     size_t same_site = key_index("tracking.cookie.same_site"),
@@ -1425,6 +1850,7 @@ static void cross_checks(ctx_t *x) {
         x->state[ccookie] != SET_BAD && !c->privacy.consent_cookie)
         report(x, x->node[cvalue], "privacy.consent_cookie_value",
                "needs privacy.consent_cookie to be set");
+    crm_checks(x);
     if (x->state[slisten] != SET_BAD && x->state[alisten] != SET_BAD &&
         (x->state[slisten] == SET_OK || x->state[alisten] == SET_OK) &&
         listen_clash(c->server.listen, c->admin.listen)) {

@@ -110,6 +110,41 @@ typedef struct {
     size_t n;
 } le_rulelist_t;
 
+/* A name and a value as written in a YAML map: crm.endpoints[i].headers (header: value) and
+ * crm.endpoints[i].field_map (output path: payload path). */
+typedef struct {
+    char *name;
+    char *value;
+} le_kvconf_t;
+
+/* One crm.endpoints entry: where webhooks go, and how they are shaped for that receiver. */
+typedef struct {
+    char *name;           /* routes name it */
+    char *url;            /* http:// or https://, host, optional port and path */
+    le_kvconf_t *headers; /* extra request headers */
+    size_t nheaders;
+    le_strlist_t secrets; /* signing secrets, the newest first; at least one */
+    uint32_t timeout_ms;  /* connect to full answer, per attempt */
+    uint32_t concurrency; /* requests in flight (= keep-alive connections) */
+    char *ca_file;        /* PEM bundle that verifies https; NULL: the system's */
+    le_kvconf_t
+        *field_map; /* output path <- payload path, dotted ("properties.email": "lead.email") */
+    size_t nfield_map;
+    bool keep_unmapped; /* payload fields the map does not name are sent too (default true) */
+} le_endpointconf_t;
+
+/* One routing.routes entry: the first route whose `when` matches a lead takes it. No `when`
+ * matches every lead (the default route is the last such). Conditions use le_condconf_t on the
+ * route fields (country, network, company_size, behaviour, page, ...: docs/webhooks.md). */
+typedef struct {
+    char *name;
+    le_condconf_t *when;
+    size_t nwhen;
+    char *endpoint;             /* an endpoint's name */
+    char *team, *owner, *queue; /* put into the payload's route; NULL when unset */
+    uint32_t line, col;
+} le_routeconf_t;
+
 typedef struct le_config_s {
     atomic_int refs;
     char *path; /* the file it was loaded from ("<string>" for inline YAML) */
@@ -205,12 +240,35 @@ typedef struct le_config_s {
         int32_t fit;
         le_strlist_t matrix; /* cells such as "A1": the lead's grade and band in the set */
         bool require_contact;
+        uint64_t recycle_cooldown_ms; /* a recycled lead may become an MQL again after this */
         struct {
             uint32_t members; /* MQA: at least this many engaged members (0 = off) */
             uint32_t roles;   /* covering at least this many buying-centre roles */
             int32_t engaged;  /* behaviour score that makes a member engaged */
         } account;
     } mql;
+
+    struct {
+        le_endpointconf_t *endpoints;
+        size_t nendpoints;
+        struct {
+            uint64_t base_ms;    /* backoff base: the first retry waits up to this */
+            uint64_t cap_ms;     /* longest wait between attempts */
+            uint64_t max_age_ms; /* older than this (from the MQL) and still failing: dead */
+        } retry;
+        uint32_t journey;  /* page views in a payload's journey (the latest) */
+        char *dead_letter; /* the dead-letter file; NULL: <data_dir>/dead-letter.jsonl */
+    } crm;
+
+    struct {
+        le_routeconf_t *routes; /* in order: the first match wins */
+        size_t nroutes;
+    } routing;
+
+    struct {
+        uint64_t accept_within_ms; /* an MQL not accepted in this time is escalated */
+        char *escalation_route;    /* the route escalations go to; NULL: the lead's own */
+    } sla;
 
     struct {
         bool bots, gpc, freemail;

@@ -287,7 +287,7 @@ static void test_shipped_config(void **state) {
         assert_true(found);
     }
     assert_int_equal(n, nkeys);
-    assert_int_equal(nkeys, 75);
+    assert_int_equal(nkeys, 85);
     le_config_unref(c);
     le_config_unref(d);
 }
@@ -665,6 +665,89 @@ static void test_enrich_databases(void **state) {
                   "pt-BR\n");
 }
 
+/* ---- CRM endpoints, routes, SLA ------------------------------------------------------------ */
+
+static void test_crm(void **state) {
+    const char *yaml =
+        "crm:\n"
+        "  endpoints:\n"
+        "    - name: hub\n"
+        "      url: HTTPS://CRM.Example/hooks?x=1\n"
+        "      secrets: [new_secret_0123456789, old_secret_0123456789]\n"
+        "      headers: { X-Api-Key: abc }\n"
+        "      timeout: 2s\n"
+        "      concurrency: 8\n"
+        "      field_map: { properties.email: lead.email, properties.stage: \"=MQL\" }\n"
+        "      keep_unmapped: false\n"
+        "    - { name: b, url: \"http://127.0.0.1:9/\", secret: one_secret_0123456789 }\n"
+        "routing:\n"
+        "  routes:\n"
+        "    - { name: dach, when: { country: [DE, AT], behaviour: { min: 60 } }, "
+        "endpoint: hub, team: t1 }\n"
+        "    - { name: rest, endpoint: b }\n"
+        "sla:\n  accept_within: 15m\n  escalation_route: rest\n"
+        "mql:\n  recycle_cooldown: 2d\n";
+    le_config_t *c = load_ok(yaml);
+    assert_int_equal(c->crm.nendpoints, 2);
+    const le_endpointconf_t *e = &c->crm.endpoints[0];
+    assert_string_equal(e->name, "hub");
+    assert_string_equal(e->url, "https://crm.example/hooks?x=1");
+    assert_int_equal(e->secrets.n, 2);
+    assert_string_equal(e->secrets.items[1], "old_secret_0123456789");
+    assert_int_equal(e->nheaders, 1);
+    assert_string_equal(e->headers[0].name, "X-Api-Key");
+    assert_int_equal(e->timeout_ms, 2000);
+    assert_int_equal(e->concurrency, 8);
+    assert_int_equal(e->nfield_map, 2);
+    assert_string_equal(e->field_map[1].value, "=MQL");
+    assert_false(e->keep_unmapped);
+    e = &c->crm.endpoints[1];
+    assert_int_equal(e->secrets.n, 1);
+    assert_int_equal(e->timeout_ms, 10000);
+    assert_int_equal(e->concurrency, 4);
+    assert_true(e->keep_unmapped);
+    assert_int_equal(c->routing.nroutes, 2);
+    assert_int_equal(c->routing.routes[0].nwhen, 2);
+    assert_int_equal(c->routing.routes[0].when[1].op, LE_COND_RANGE);
+    assert_string_equal(c->routing.routes[0].team, "t1");
+    assert_null(c->routing.routes[1].when);
+    assert_int_equal(c->sla.accept_within_ms, 15 * 60 * 1000);
+    assert_string_equal(c->sla.escalation_route, "rest");
+    assert_int_equal(c->mql.recycle_cooldown_ms, 2 * 86400 * 1000ull);
+    le_config_unref(c);
+
+    expect_errors("crm:\n  endpoints:\n    - { name: a, url: \"ftp://x\", secrets: [s] }\n",
+                  "t.yaml:3:23: crm.endpoints[0].url: expected an http:// or https:// URL such "
+                  "as https://www.example.com/thanks\n"
+                  "t.yaml:3:44: crm.endpoints[0].secrets[0]: must be at least 16 characters\n");
+    expect_errors("crm:\n  endpoints:\n    - { name: a, url: \"http://x/\" }\n",
+                  "t.yaml:3:7: crm.endpoints[0]: missing secrets (the webhooks are signed)\n");
+    expect_errors("crm:\n  endpoints:\n    - { name: a, url: \"http://x/\", secret: "
+                  "abcdefghijklmnopq, headers: { Content-Length: 1 }, colour: red }\n",
+                  "t.yaml:3:74: crm.endpoints[0].headers.Content-Length: leadedge sets this "
+                  "header itself\n"
+                  "t.yaml:3:95: crm.endpoints[0].colour: unknown key \"colour\" (expected name, "
+                  "url, secrets, headers, timeout, concurrency, ca_file, field_map or "
+                  "keep_unmapped)\n");
+    expect_errors("crm:\n  endpoints:\n    - { name: a, url: \"http://x/\", secret: "
+                  "abcdefghijklmnopq }\nrouting:\n  routes:\n"
+                  "    - { name: r, when: { country: DE }, endpoint: nope }\n",
+                  "t.yaml:6:7: routing.routes[0]: endpoint \"nope\" is not one of crm.endpoints\n"
+                  "t.yaml:6:5: routing.routes: needs a default route: one without when, taking "
+                  "every lead the others do not\n");
+    expect_errors("routing:\n  routes:\n    - { name: r, when: { colour: red }, endpoint: a }\n",
+                  "t.yaml:3:26: routing.routes[0].when.colour: unknown condition \"colour\" "
+                  "(routes look at type, country, region, city, continent, network, company, "
+                  "company_key, domain, company_size, industry, role, job_title, email_domain, "
+                  "behaviour, fit, grade, band, page)\n");
+    expect_errors("sla:\n  escalation_route: nowhere\n",
+                  "t.yaml:2:21: sla.escalation_route: \"nowhere\" is not one of routing.routes\n");
+    expect_errors("crm:\n  retry:\n    base: 2h\n",
+                  "t.yaml:3:11: crm.retry.base: must be between 10ms and 1h\n");
+    expect_errors("crm:\n  retry:\n    base: 1h\n    cap: 1m\n",
+                  "t.yaml:3:11: crm.retry.base: the backoff base must not exceed its cap\n");
+}
+
 static void test_bad_cidr(void **state) {
     expect_file_errors(
         "bad_cidr.yaml", LE_EINVAL,
@@ -948,18 +1031,31 @@ int main(void) {
         return 1;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_empty_documents),
-        cmocka_unit_test(test_shipped_config), cmocka_unit_test(test_docs_mention_every_key),
-        cmocka_unit_test(test_good_full),      cmocka_unit_test(test_good_inline),
-        cmocka_unit_test(test_sizes),          cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_bad_unknown),    cmocka_unit_test(test_bad_type),
-        cmocka_unit_test(test_bad_bounds),     cmocka_unit_test(test_bad_enum),
-        cmocka_unit_test(test_bad_cidr),       cmocka_unit_test(test_enrich_databases),
-        cmocka_unit_test(test_bad_listen),     cmocka_unit_test(test_bad_duplicate),
-        cmocka_unit_test(test_bad_syntax),     cmocka_unit_test(test_bad_many),
-        cmocka_unit_test(test_bad_toplevel),   cmocka_unit_test(test_unreadable),
-        cmocka_unit_test(test_bad_strings),    cmocka_unit_test(test_bad_shapes),
-        cmocka_unit_test(test_cross_checks),   cmocka_unit_test(test_refcount),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_empty_documents),
+        cmocka_unit_test(test_shipped_config),
+        cmocka_unit_test(test_docs_mention_every_key),
+        cmocka_unit_test(test_good_full),
+        cmocka_unit_test(test_good_inline),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_bad_unknown),
+        cmocka_unit_test(test_bad_type),
+        cmocka_unit_test(test_bad_bounds),
+        cmocka_unit_test(test_bad_enum),
+        cmocka_unit_test(test_bad_cidr),
+        cmocka_unit_test(test_enrich_databases),
+        cmocka_unit_test(test_crm),
+        cmocka_unit_test(test_bad_listen),
+        cmocka_unit_test(test_bad_duplicate),
+        cmocka_unit_test(test_bad_syntax),
+        cmocka_unit_test(test_bad_many),
+        cmocka_unit_test(test_bad_toplevel),
+        cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_bad_strings),
+        cmocka_unit_test(test_bad_shapes),
+        cmocka_unit_test(test_cross_checks),
+        cmocka_unit_test(test_refcount),
         cmocka_unit_test(test_errors_append),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
