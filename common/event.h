@@ -15,6 +15,10 @@ typedef enum {
     LE_EV_PAGEVIEW = 1, /* e=pv */
     LE_EV_EVENT = 2,    /* any other event name */
     LE_EV_FORM = 3,     /* a form post to /f */
+    LE_EV_STATUS = 4,   /* the CRM's stage update for a lead (admin API): id the lead, name the
+                           stage, props reason and bant */
+    LE_EV_ERASE = 5,    /* erasure tombstone (admin API): id the visitor or contact, name
+                           "visitor" or "contact" */
 } le_event_type_t;
 
 typedef enum {
@@ -27,6 +31,7 @@ typedef enum {
     LE_SRC_PIXEL = 1,  /* GET /p.gif */
     LE_SRC_BEACON = 2, /* POST /e */
     LE_SRC_FORM = 3,   /* POST /f */
+    LE_SRC_ADMIN = 4,  /* the admin API (status updates, erasure) */
 } le_event_source_t;
 
 /* What kind of network the client address belongs to (enrich/network.h has the rules). */

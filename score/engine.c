@@ -175,6 +175,7 @@ static void vindex_add(le_engine_t *e, uint32_t idx) {
 }
 
 static void account_add(le_engine_t *e, uint32_t acct, double delta, uint32_t t);
+static void ring_wipe(le_engine_t *e, const uint8_t id[16]);
 
 /* Drop visitor idx (anonymous): its behaviour leaves its account, its entry is freed. */
 static void evict(le_engine_t *e, uint32_t idx) {
@@ -452,13 +453,19 @@ static void contact_enrichment(contact_t *c, const le_event_t *ev, uint32_t t) {
     if (ev->enriched) {
         const le_enrichment_t *x = &ev->x;
         set_str(&c->ip_company, x->company);
+        set_str(&c->ip_company_key, x->company_key);
+        set_str(&c->ip_domain, x->domain);
         set_str(&c->ip_country, x->country_code);
+        set_str(&c->region, x->region_code);
+        set_str(&c->continent, x->continent);
         set_str(&c->city, x->city);
         set_str(&c->network, le_str(le_network_name((le_network_t)x->network)));
         set_str(&c->browser, x->browser);
         set_str(&c->os, x->os);
+        set_str(&c->device_class, le_str(le_device_class_name(x->device_class)));
         set_str(&c->language, x->language);
     }
+    c->consent = ev->consent;
     if (ev->type == LE_EV_PAGEVIEW && ev->url.len) {
         step_t *s = &c->journey[c->njourney % JOURNEY];
         free(s->url);
@@ -467,6 +474,93 @@ static void contact_enrichment(contact_t *c, const le_event_t *ev, uint32_t t) {
         c->njourney++;
     }
     if (t > c->last_seen) c->last_seen = t;
+}
+
+/* ---- anonymous journeys ------------------------------------------------------------------- */
+
+/* A visitor's key in the ring: the first 8 bytes of its id, never 0 (an entry index would be
+ * reused after an eviction; an id is not). */
+static uint64_t ring_key(const uint8_t id[16]) {
+    uint64_t k;
+    memcpy(&k, id, 8);
+    return k | 1;
+}
+
+static struct ring_last *ring_slot(le_engine_t *e, uint64_t key) {
+    return &e->ring_last[(size_t)((key * 0x9e3779b97f4a7c15ull) >> 46) & (RING - 1)];
+}
+
+/* The position + 1 of a live step of key older than seq `before`, 0 when it was overwritten
+ * or is another visitor's. */
+static uint32_t ring_live(const le_engine_t *e, uint32_t pos1, uint64_t key, uint64_t before) {
+    if (!pos1) return 0;
+    const struct ring_step *st = &e->ring[pos1 - 1];
+    bool live = st->seq && st->key == key && st->seq < before && st->seq + RING > e->ring_seq;
+    return live ? pos1 : 0;
+}
+
+static void ring_alloc(le_engine_t *e) {
+    if (e->ring) return;
+    e->ring = le_xcalloc(RING, sizeof(*e->ring));
+    e->ring_last = le_xcalloc(RING, sizeof(*e->ring_last));
+}
+
+static void ring_record(le_engine_t *e, const uint8_t id[16], uint32_t t, le_str_t url) {
+    ring_alloc(e);
+    uint64_t key = ring_key(id);
+    struct ring_last *l = ring_slot(e, key);
+    uint32_t prev = l->key == key ? ring_live(e, l->pos, key, UINT64_MAX) : 0;
+    uint32_t pos = (uint32_t)(e->ring_seq % RING);
+    struct ring_step *st = &e->ring[pos];
+    free(st->url);
+    *st = (struct ring_step){.seq = ++e->ring_seq, .key = key, .at = t, .prev = prev};
+    st->url = le_xstrndup(url.ptr, url.len > 2048 ? 2048 : url.len);
+    *l = (struct ring_last){key, pos + 1};
+}
+
+/* Erasure: every step of the visitor goes, URL and all. */
+static void ring_wipe(le_engine_t *e, const uint8_t id[16]) {
+    if (!e->ring) return;
+    uint64_t key = ring_key(id);
+    struct ring_last *l = ring_slot(e, key);
+    if (l->key == key) *l = (struct ring_last){0, 0};
+    for (uint32_t i = 0; i < RING; i++)
+        if (e->ring[i].key == key) {
+            free(e->ring[i].url);
+            memset(&e->ring[i], 0, sizeof(e->ring[i]));
+        }
+}
+
+static int by_at(const void *a, const void *b) {
+    const step_t *x = a, *y = b;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* A visitor's anonymous page views join the journey of the contact it is linked to (in time
+ * order, the latest JOURNEY kept). */
+static void ring_to_contact(le_engine_t *e, const uint8_t id[16], contact_t *c) {
+    if (!e->ring) return;
+    uint64_t key = ring_key(id);
+    struct ring_last *l = ring_slot(e, key);
+    uint32_t pos1 = l->key == key ? ring_live(e, l->pos, key, UINT64_MAX) : 0;
+    if (!pos1) return;
+    step_t all[2 * JOURNEY];
+    uint32_t n = 0, nj = c->njourney < JOURNEY ? c->njourney : JOURNEY;
+    for (uint32_t k = c->njourney - nj; k < c->njourney; k++) {
+        all[n++] = c->journey[k % JOURNEY];
+        c->journey[k % JOURNEY] = (step_t){0};
+    }
+    for (uint32_t k = 0; k < JOURNEY && pos1; k++) {
+        const struct ring_step *st = &e->ring[pos1 - 1];
+        all[n++] = (step_t){le_xstrdup(st->url), st->at};
+        pos1 = ring_live(e, st->prev, key, st->seq);
+    }
+    qsort(all, n, sizeof(*all), by_at);
+    uint32_t skip = n > JOURNEY ? n - JOURNEY : 0;
+    for (uint32_t k = 0; k < skip; k++) free(all[k].url);
+    for (uint32_t k = 0; k < JOURNEY; k++) c->journey[k] = (step_t){0};
+    for (uint32_t k = skip; k < n; k++) c->journey[k - skip] = all[k];
+    c->njourney = n - skip;
 }
 
 /* Link visitor vi to contact ci (1-based), merging its anonymous scores. */
@@ -492,6 +586,7 @@ static void link(le_engine_t *e, uint32_t vi, uint32_t ci, uint32_t t, le_apply_
         account_add(e, c->account, (double)c->lead.behaviour - before, t);
         le_lead_free(&v->lead);
         if (v->mql_at && !c->mql_at) c->mql_at = v->mql_at;
+        ring_to_contact(e, v->id, c);
         e->st.merges++;
     }
     v->contact = ci;
@@ -502,6 +597,226 @@ static void link(le_engine_t *e, uint32_t vi, uint32_t ci, uint32_t t, le_apply_
     c->vat = le_xrealloc(c->vat, (c->nvids + 1) * sizeof(*c->vat));
     memcpy(c->vids[c->nvids], v->id, 16);
     c->vat[c->nvids++] = t;
+}
+
+static void free_contact(contact_t *c);
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+static const char *const stage_names[LE_STAGE_COUNT] = {"none",     "mql",      "accepted", "tql",
+                                                        "sal",      "sql",      "won",      "lost",
+                                                        "recycled", "rejected", "breach"};
+
+const char *le_stage_name(le_stage_t s) {
+    return (unsigned)s < LE_STAGE_COUNT ? stage_names[s] : "none";
+}
+
+le_stage_t le_stage_parse(const char *s, size_t len) {
+    if (len == 3 && strncasecmp(s, "tal", 3) == 0) return LE_STAGE_ACCEPTED;
+    for (int i = LE_STAGE_ACCEPTED; i <= LE_STAGE_REJECTED; i++)
+        if (strlen(stage_names[i]) == len && strncasecmp(s, stage_names[i], len) == 0)
+            return (le_stage_t)i;
+    return LE_STAGE_NONE;
+}
+
+int le_bant_parse(const char *s, size_t len) {
+    static const char *const names[] = {"budget", "authority", "need", "timing"};
+    int bits = 0;
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && s[j] != ',') j++;
+        size_t a = i, b = j;
+        while (a < b && s[a] == ' ') a++;
+        while (b > a && s[b - 1] == ' ') b--;
+        if (b > a) {
+            int bit = -1;
+            for (int k = 0; k < 4; k++)
+                if (strlen(names[k]) == b - a && strncasecmp(s + a, names[k], b - a) == 0)
+                    bit = 1 << k;
+            if (bit < 0) return -1;
+            bits |= bit;
+        }
+        i = j + 1;
+    }
+    return bits;
+}
+
+static void history_add(contact_t *c, le_stage_t stage, uint32_t t) {
+    if (c->nhistory == HISTORY) { /* the oldest transition goes */
+        memmove(c->history, c->history + 1, (HISTORY - 1) * sizeof(*c->history));
+        c->nhistory--;
+    }
+    if (!c->history) c->history = le_xcalloc(HISTORY, sizeof(*c->history));
+    c->history[c->nhistory++] =
+        (lc_t){.at = t,
+               .cycle = (uint16_t)(c->mqls > UINT16_MAX ? UINT16_MAX : c->mqls),
+               .stage = (uint8_t)stage};
+}
+
+static uint32_t contact_by_id(le_engine_t *e, const char *id) {
+    char lower[33];
+    if (strlen(id) != 32) return 0;
+    for (int i = 0; i < 33; i++)
+        lower[i] = id[i] >= 'A' && id[i] <= 'F' ? (char)(id[i] - 'A' + 'a') : id[i];
+    return smap_get(e, &e->by_id, contact_id_key, lower);
+}
+
+static le_str_t prop(const le_event_t *ev, const char *name) {
+    size_t n = strlen(name);
+    for (uint32_t i = 0; i < ev->nprops; i++)
+        if (ev->props[i].key.len == n && memcmp(ev->props[i].key.ptr, name, n) == 0)
+            return ev->props[i].val;
+    return LE_STR_NULL;
+}
+
+/* A stage update from the CRM (or the SLA breach mark). Only contacts that were MQLs have a
+ * lifecycle; the admin API refuses the rest before it writes the record. */
+static void apply_status(le_engine_t *e, const le_event_t *ev, uint32_t t, le_apply_t *out) {
+    uint32_t s = contact_by_id(e, ev->id);
+    contact_t *c = s ? e->contacts[s - 1] : NULL;
+    memcpy(out->lead, ev->id, 33);
+    if (!c || !c->mqls) {
+        out->unknown_lead = true;
+        return;
+    }
+    if (ev->name.len == 6 && memcmp(ev->name.ptr, "breach", 6) == 0) {
+        /* once per cycle, and only while the MQL still waits to be accepted */
+        if (c->breached != c->mqls && c->stage == LE_STAGE_MQL) {
+            c->breached = c->mqls;
+            history_add(c, LE_STAGE_BREACH, t);
+            out->breach = true;
+            e->st.sla_breaches++;
+        }
+        return;
+    }
+    le_stage_t st = le_stage_parse(ev->name.ptr, ev->name.len);
+    if (st == LE_STAGE_NONE) {
+        out->unknown_lead = true;
+        return;
+    }
+    c->stage = (uint8_t)st;
+    history_add(c, st, t);
+    if (st == LE_STAGE_RECYCLED) c->recycled_at = t;
+    le_str_t v = prop(ev, "bant");
+    if (st == LE_STAGE_TQL && v.len) {
+        int bits = le_bant_parse(v.ptr, v.len);
+        if (bits >= 0) c->bant = (uint8_t)bits;
+    }
+    v = prop(ev, "reason");
+    if (v.len) set_str(&c->reason, v);
+    out->status = true;
+    e->st.status_updates++;
+}
+
+/* ---- erasure ------------------------------------------------------------------------------ */
+
+static void note_erased(le_engine_t *e, const uint8_t id[16]) {
+    if (e->nerased == e->caperased) {
+        e->caperased = e->caperased ? e->caperased * 2 : 8;
+        e->erased = le_xrealloc(e->erased, e->caperased * sizeof(*e->erased));
+    }
+    memcpy(e->erased[e->nerased++], id, 16);
+}
+
+/* Remove visitor idx and everything it brought to its account. */
+static void drop_visitor(le_engine_t *e, uint32_t idx) {
+    visitor_t *v = vis(e, idx);
+    note_erased(e, v->id);
+    if (v->account && !v->contact) {
+        le_lead_decay(&v->lead, v->last_seen, e->half_life_s);
+        account_t *a = e->accounts[v->account - 1];
+        if (a->members) a->members--;
+        account_add(e, v->account, -v->lead.behaviour, v->lead.btime);
+    }
+    vindex_remove(e, idx);
+    ring_wipe(e, v->id);
+    le_lead_free(&v->lead);
+    memset(v, 0, sizeof(*v));
+    if (e->nfree == e->capfree) {
+        e->capfree = e->capfree ? e->capfree * 2 : 64;
+        e->freelist = le_xrealloc(e->freelist, e->capfree * sizeof(uint32_t));
+    }
+    e->freelist[e->nfree++] = idx;
+    e->nvisitors--;
+}
+
+static void rebuild_contact_maps(le_engine_t *e) {
+    free(e->by_email.slot);
+    free(e->by_id.slot);
+    e->by_email = (smap_t){0};
+    e->by_id = (smap_t){0};
+    for (size_t i = 0; i < e->ncontacts; i++) le__engine_index_contact(e, (uint32_t)i);
+}
+
+/* Remove contact ci (1-based), its visitors, and its place in its account; the last contact
+ * takes its slot, so every reference to that one is renumbered. */
+static void drop_contact(le_engine_t *e, uint32_t ci) {
+    contact_t *c = e->contacts[ci - 1];
+    for (uint32_t k = 0; k < c->nvids; k++) {
+        uint32_t s = vfind(e, c->vids[k]);
+        if (s && vis(e, s - 1)->contact == ci) drop_visitor(e, s - 1);
+    }
+    if (c->account) {
+        account_t *a = e->accounts[c->account - 1];
+        le_lead_decay(&c->lead, c->last_seen, e->half_life_s);
+        if (a->members) a->members--;
+        account_add(e, c->account, -c->lead.behaviour, c->lead.btime);
+        for (uint32_t k = 0; k < a->ncontacts; k++)
+            if (a->contacts[k] == ci - 1) a->contacts[k--] = a->contacts[--a->ncontacts];
+    }
+    free_contact(c);
+    uint32_t last = (uint32_t)e->ncontacts; /* 1-based */
+    if (ci != last) {
+        contact_t *m = e->contacts[last - 1];
+        e->contacts[ci - 1] = m;
+        for (uint32_t k = 0; k < m->nvids; k++) {
+            uint32_t s = vfind(e, m->vids[k]);
+            if (s && vis(e, s - 1)->contact == last) vis(e, s - 1)->contact = ci;
+        }
+        if (m->account) {
+            account_t *a = e->accounts[m->account - 1];
+            for (uint32_t k = 0; k < a->ncontacts; k++)
+                if (a->contacts[k] == last - 1) a->contacts[k] = ci - 1;
+        }
+    }
+    e->ncontacts--;
+    e->st.contacts = e->ncontacts;
+    rebuild_contact_maps(e);
+}
+
+/* A tombstone: the visitor or contact with ev->id, and everything held on that person, goes.
+ * A visitor linked to a contact is that contact's person: the contact goes with all its
+ * visitors. */
+static void apply_erase(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
+    e->nerased = 0;
+    memcpy(out->lead, ev->id, 33);
+    uint32_t ci = contact_by_id(e, ev->id);
+    if (!ci && strlen(ev->id) == 32) {
+        uint8_t id[16];
+        id_bytes(ev->id, id);
+        uint32_t s = vfind(e, id);
+        if (s) {
+            visitor_t *v = vis(e, s - 1);
+            if (v->contact) {
+                ci = v->contact;
+            } else {
+                drop_visitor(e, s - 1);
+                out->erased = true;
+            }
+        }
+    }
+    if (ci) {
+        memcpy(out->lead, e->contacts[ci - 1]->id, 33);
+        drop_contact(e, ci);
+        out->erased = true;
+    }
+    if (!out->erased) {
+        out->unknown_lead = true;
+        return;
+    }
+    out->erased_vids = (const uint8_t(*)[16])e->erased;
+    out->nerased_vids = e->nerased;
+    e->st.erasures++;
 }
 
 /* ---- applying an event -------------------------------------------------------------------- */
@@ -521,11 +836,13 @@ le_engine_t *le_engine_new(const le_config_t *cfg, le_rules_t *rules, le_domains
 }
 
 static void free_contact(contact_t *c) {
-    char **strs[] = {&c->email,      &c->first_name, &c->last_name, &c->job_title,   &c->phone,
-                     &c->postal,     &c->country,    &c->company,   &c->company_key, &c->industry,
-                     &c->ip_company, &c->ip_country, &c->city,      &c->network,     &c->browser,
-                     &c->os,         &c->language};
+    char **strs[] = {&c->email,       &c->first_name, &c->last_name, &c->job_title,
+                     &c->phone,       &c->postal,     &c->country,   &c->company,
+                     &c->company_key, &c->industry,   &c->reason};
     for (size_t i = 0; i < LE_ARRAY_SIZE(strs); i++) free(*strs[i]);
+    char **enr[ENRICH] = CONTACT_ENRICH(c);
+    for (size_t i = 0; i < ENRICH; i++) free(*enr[i]);
+    free(c->history);
     for (int i = 0; i < JOURNEY; i++) free(c->journey[i].url);
     free(c->vids);
     free(c->vat);
@@ -543,6 +860,14 @@ void le__engine_index_account(le_engine_t *e, uint32_t idx) {
 }
 
 void le__engine_clear(le_engine_t *e) {
+    if (e->ring) {
+        for (uint32_t i = 0; i < RING; i++) free(e->ring[i].url);
+        free(e->ring);
+        free(e->ring_last);
+        e->ring = NULL;
+        e->ring_last = NULL;
+        e->ring_seq = 0;
+    }
     for (uint32_t i = 0; i < e->hw; i++) le_lead_free(&vis(e, i)->lead);
     for (size_t i = 0; i < e->nchunks; i++) free(e->chunks[i]);
     free(e->chunks);
@@ -581,6 +906,7 @@ void le_engine_free(le_engine_t *e) {
     if (!e) return;
     le__engine_clear(e);
     free(e->index);
+    free(e->erased);
     le_rules_free(e->rules);
     le_domains_free(e->freemail);
     le_domains_free(e->disposable);
@@ -593,6 +919,14 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     const le_config_t *cfg = e->cfg;
     uint32_t t = secs(ev->time_ms);
     e->st.events++;
+    if (ev->type == LE_EV_STATUS) {
+        apply_status(e, ev, t, out);
+        return;
+    }
+    if (ev->type == LE_EV_ERASE) {
+        apply_erase(e, ev, out);
+        return;
+    }
 
     uint8_t id[16];
     id_bytes(ev->id, id);
@@ -631,6 +965,7 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
         if (v->flags & V_STAFF) c->suppress |= LE_SUP_STAFF;
     }
     le_lead_t *lead = c ? &c->lead : &v->lead;
+    if (!c && ev->type == LE_EV_PAGEVIEW && ev->url.len) ring_record(e, v->id, t, ev->url);
 
     /* account: the IP company when the network names one, else a business e-mail domain */
     uint32_t *acct = c ? &c->account : &v->account;
@@ -685,10 +1020,18 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
 
     /* the MQL decision */
     uint32_t *mql_at = c ? &c->mql_at : &v->mql_at;
-    if (!*mql_at && !sup && (c || !cfg->mql.require_contact) &&
+    /* a recycled lead is eligible again once the cool-down is over */
+    bool eligible = !*mql_at || (c && c->stage == LE_STAGE_RECYCLED &&
+                                 (uint64_t)t * 1000 >= (uint64_t)c->recycled_at * 1000 +
+                                                           cfg->mql.recycle_cooldown_ms);
+    if (eligible && !sup && (c || !cfg->mql.require_contact) &&
         le_mql_criterion(cfg, lead->behaviour, lead->fit)) {
         *mql_at = t ? t : 1;
-        if (c) c->mqls++;
+        if (c) {
+            c->mqls++;
+            c->stage = LE_STAGE_MQL;
+            history_add(c, LE_STAGE_MQL, *mql_at);
+        }
         out->mql = true;
         out->cycle = c ? c->mqls : 1;
         e->st.mqls++;
@@ -818,6 +1161,29 @@ static json_t *time_json(uint32_t t) {
     return t ? json_integer(t) : json_null();
 }
 
+static json_t *lifecycle_json(const contact_t *c) {
+    json_t *o = json_object();
+    json_object_set_new(o, "stage", c->stage ? json_string(le_stage_name(c->stage)) : json_null());
+    json_object_set_new(o, "cycle", json_integer(c->mqls));
+    json_t *b = json_array();
+    static const char *const bant[] = {"budget", "authority", "need", "timing"};
+    for (int i = 0; i < 4; i++)
+        if (c->bant & (1 << i)) json_array_append_new(b, json_string(bant[i]));
+    json_object_set_new(o, "bant", b);
+    json_object_set_new(o, "reason", jstr(c->reason));
+    json_object_set_new(o, "sla_breached", json_boolean(c->breached && c->breached == c->mqls));
+    json_t *h = json_array();
+    for (uint32_t i = 0; i < c->nhistory; i++) {
+        json_t *t = json_object();
+        json_object_set_new(t, "stage", json_string(le_stage_name(c->history[i].stage)));
+        json_object_set_new(t, "at", json_integer(c->history[i].at));
+        json_object_set_new(t, "cycle", json_integer(c->history[i].cycle));
+        json_array_append_new(h, t);
+    }
+    json_object_set_new(o, "history", h);
+    return o;
+}
+
 int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *out) {
     json_t *o = NULL;
     contact_t *c = NULL;
@@ -905,6 +1271,25 @@ int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *
         json_object_set_new(o, "mql", json_boolean(c->mql_at != 0));
         json_object_set_new(o, "mql_at", time_json(c->mql_at));
         suppress_json(o, c->suppress);
+        static const char *const enames[ENRICH] = {
+            "company", "company_key", "domain",  "country", "region",       "continent",
+            "city",    "network",     "browser", "os",      "device_class", "language"};
+        char **enr[ENRICH] = CONTACT_ENRICH(c);
+        json_t *x = json_object();
+        for (int i = 0; i < ENRICH; i++) json_object_set_new(x, enames[i], jstr(*enr[i]));
+        json_object_set_new(o, "enrichment", x);
+        json_t *j = json_array();
+        uint32_t nj = c->njourney < JOURNEY ? c->njourney : JOURNEY;
+        for (uint32_t k = c->njourney - nj; k < c->njourney; k++) {
+            const step_t *st = &c->journey[k % JOURNEY];
+            json_t *so = json_object();
+            json_object_set_new(so, "url", jstr(st->url));
+            json_object_set_new(so, "at", json_integer(st->at));
+            json_array_append_new(j, so);
+        }
+        json_object_set_new(o, "journey", j);
+        json_object_set_new(o, "consent", json_boolean(c->consent));
+        json_object_set_new(o, "lifecycle", lifecycle_json(c));
     }
     if (!o) return -ENOENT;
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
@@ -912,4 +1297,179 @@ int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *
     free(s);
     json_decref(o);
     return 0;
+}
+
+/* ---- lifecycle queries -------------------------------------------------------------------- */
+
+int le_engine_resolve(le_engine_t *e, const char *key, char id[33], bool *is_contact) {
+    uint32_t ci = 0;
+    if (strchr(key, '@')) {
+        char email[LE_EMAIL_SIZE];
+        if (le_email_normalize(key, strlen(key), email, sizeof(email), NULL) == 0)
+            ci = smap_get(e, &e->by_email, contact_key, email);
+    } else {
+        ci = contact_by_id(e, key);
+        if (!ci && strlen(key) == 32) {
+            uint8_t vid[16];
+            id_bytes(key, vid);
+            uint32_t s = vfind(e, vid);
+            if (s && vis(e, s - 1)->contact) {
+                ci = vis(e, s - 1)->contact;
+            } else if (s) {
+                le_hex(id, vid, 16);
+                *is_contact = false;
+                return 0;
+            }
+        }
+    }
+    if (!ci) return -ENOENT;
+    memcpy(id, e->contacts[ci - 1]->id, 33);
+    *is_contact = true;
+    return 0;
+}
+
+int le_engine_stage(le_engine_t *e, const char *id, le_stage_t *stage, uint32_t *cycle,
+                    uint32_t *mql_at) {
+    uint32_t ci = contact_by_id(e, id);
+    if (ci) {
+        const contact_t *c = e->contacts[ci - 1];
+        *stage = (le_stage_t)c->stage;
+        *cycle = c->mqls;
+        *mql_at = c->mql_at;
+        return 0;
+    }
+    if (strlen(id) != 32) return -ENOENT;
+    uint8_t vid[16];
+    id_bytes(id, vid);
+    uint32_t s = vfind(e, vid);
+    if (!s) return -ENOENT;
+    const visitor_t *v = vis(e, s - 1);
+    *stage = v->mql_at ? LE_STAGE_MQL : LE_STAGE_NONE;
+    *cycle = v->mql_at ? 1 : 0;
+    *mql_at = v->mql_at;
+    return 0;
+}
+
+static int by_mql_desc(const void *a, const void *b) {
+    const contact_t *x = *(contact_t *const *)a, *y = *(contact_t *const *)b;
+    return x->mql_at < y->mql_at ? 1 : x->mql_at > y->mql_at ? -1 : strcmp(x->id, y->id);
+}
+
+void le_engine_leads(le_engine_t *e, le_stage_t stage, size_t limit, uint32_t now, le_buf_t *out) {
+    contact_t **sel = le_xmalloc((e->ncontacts ? e->ncontacts : 1) * sizeof(*sel));
+    size_t n = 0;
+    for (size_t i = 0; i < e->ncontacts; i++) {
+        contact_t *c = e->contacts[i];
+        if (c->mql_at && (stage == LE_STAGE_NONE || c->stage == stage)) sel[n++] = c;
+    }
+    qsort(sel, n, sizeof(*sel), by_mql_desc);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n && i < limit; i++) {
+        contact_t *c = sel[i];
+        le_lead_t copy = c->lead;
+        copy.parts = NULL;
+        copy.nparts = copy.cap = 0;
+        le_lead_decay(&copy, now, e->half_life_s);
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_string(c->id));
+        json_object_set_new(o, "email", json_string(c->email));
+        json_object_set_new(o, "stage", json_string(le_stage_name(c->stage)));
+        json_object_set_new(o, "cycle", json_integer(c->mqls));
+        json_object_set_new(o, "mql_at", json_integer(c->mql_at));
+        json_object_set_new(o, "behaviour", json_real(round(copy.behaviour * 100) / 100));
+        json_object_set_new(o, "fit", json_integer(copy.fit));
+        char grade[2] = {le_grade(copy.fit, e->cfg->scoring.grades.fit), 0};
+        json_object_set_new(o, "grade", json_string(grade));
+        json_object_set_new(o, "sla_breached", json_boolean(c->breached && c->breached == c->mqls));
+        json_array_append_new(arr, o);
+    }
+    free(sel);
+    char *txt = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    le_buf_append(out, txt, strlen(txt));
+    free(txt);
+    json_decref(arr);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The p-th percentile (0..100) of n sorted values, nearest rank. */
+static uint32_t percentile(const uint32_t *v, size_t n, unsigned p) {
+    size_t rank = (n * p + 99) / 100;
+    return v[rank ? rank - 1 : 0];
+}
+
+void le_engine_funnel(le_engine_t *e, uint32_t from, uint32_t to, le_buf_t *out) {
+    /* the funnel's stages in order; won, lost, recycled, rejected are outcomes */
+    static const le_stage_t order[] = {LE_STAGE_MQL, LE_STAGE_ACCEPTED, LE_STAGE_TQL,
+                                       LE_STAGE_SAL, LE_STAGE_SQL,      LE_STAGE_WON};
+    uint64_t moves[LE_STAGE_COUNT] = {0}, cohort[LE_STAGE_COUNT] = {0};
+    uint32_t *waits = NULL;
+    size_t nwaits = 0, capwaits = 0;
+    for (size_t i = 0; i < e->ncontacts; i++) {
+        const contact_t *c = e->contacts[i];
+        for (uint32_t k = 0; k < c->nhistory; k++) {
+            const lc_t *h = &c->history[k];
+            if (h->at >= from && h->at < to) moves[h->stage]++;
+            if (h->stage != LE_STAGE_MQL || h->at < from || h->at >= to) continue;
+            /* an MQL of the window: how far did its cycle get? */
+            bool reached[LE_STAGE_COUNT] = {false};
+            reached[LE_STAGE_MQL] = true;
+            uint32_t accepted_at = 0;
+            for (uint32_t m = k + 1; m < c->nhistory && c->history[m].cycle == h->cycle; m++) {
+                const lc_t *n = &c->history[m];
+                reached[n->stage] = true;
+                if (n->stage == LE_STAGE_ACCEPTED && !accepted_at) accepted_at = n->at;
+            }
+            /* a later stage implies the earlier ones of the funnel (a CRM may skip some) */
+            for (int s = (int)LE_ARRAY_SIZE(order) - 1; s > 0; s--)
+                if (reached[order[s]]) reached[order[s - 1]] = true;
+            for (int s = 0; s < LE_STAGE_COUNT; s++) cohort[s] += reached[s];
+            if (accepted_at) {
+                if (nwaits == capwaits) {
+                    capwaits = capwaits ? capwaits * 2 : 64;
+                    waits = le_xrealloc(waits, capwaits * sizeof(*waits));
+                }
+                waits[nwaits++] = accepted_at >= h->at ? accepted_at - h->at : 0;
+            }
+        }
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "from", json_integer(from));
+    json_object_set_new(o, "to", json_integer(to));
+    json_t *mv = json_object(), *co = json_object(), *conv = json_object();
+    for (int s = LE_STAGE_MQL; s < LE_STAGE_COUNT; s++) {
+        json_object_set_new(mv, le_stage_name((le_stage_t)s), json_integer((json_int_t)moves[s]));
+        json_object_set_new(co, le_stage_name((le_stage_t)s), json_integer((json_int_t)cohort[s]));
+    }
+    for (size_t s = 0; s + 1 < LE_ARRAY_SIZE(order); s++) {
+        char name[40];
+        snprintf(name, sizeof(name), "%s_to_%s", le_stage_name(order[s]),
+                 le_stage_name(order[s + 1]));
+        uint64_t a = cohort[order[s]], b = cohort[order[s + 1]];
+        json_object_set_new(conv, name,
+                            a ? json_real(round((double)b / a * 10000) / 10000) : json_null());
+    }
+    json_object_set_new(o, "stages", mv);
+    json_object_set_new(o, "cohort", co);
+    json_object_set_new(o, "conversion", conv);
+    json_t *tta = json_object();
+    json_object_set_new(tta, "n", json_integer((json_int_t)nwaits));
+    if (nwaits) {
+        qsort(waits, nwaits, sizeof(*waits), cmp_u32);
+        json_object_set_new(tta, "median_s", json_integer(percentile(waits, nwaits, 50)));
+        json_object_set_new(tta, "p90_s", json_integer(percentile(waits, nwaits, 90)));
+    } else {
+        json_object_set_new(tta, "median_s", json_null());
+        json_object_set_new(tta, "p90_s", json_null());
+    }
+    json_object_set_new(o, "time_to_accept", tta);
+    json_object_set_new(o, "sla_breaches", json_integer((json_int_t)cohort[LE_STAGE_BREACH]));
+    free(waits);
+    char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    le_buf_append(out, txt, strlen(txt));
+    free(txt);
+    json_decref(o);
 }

@@ -38,6 +38,33 @@
 
 typedef struct le_engine_s le_engine_t;
 
+/* A lead's stage in the funnel: MQL (leadedge's decision), then the CRM's updates. BREACH is
+ * a history mark: the SLA to accept the MQL was missed. */
+typedef enum {
+    LE_STAGE_NONE = 0,
+    LE_STAGE_MQL,
+    LE_STAGE_ACCEPTED, /* TAL: sales took the lead */
+    LE_STAGE_TQL,      /* qualified by tele-sales, with BANT flags */
+    LE_STAGE_SAL,
+    LE_STAGE_SQL,
+    LE_STAGE_WON,
+    LE_STAGE_LOST,
+    LE_STAGE_RECYCLED, /* back to marketing: may become an MQL again after a cool-down */
+    LE_STAGE_REJECTED, /* with a reason */
+    LE_STAGE_BREACH,
+    LE_STAGE_COUNT
+} le_stage_t;
+
+enum { LE_BANT_BUDGET = 1, LE_BANT_AUTHORITY = 2, LE_BANT_NEED = 4, LE_BANT_TIMING = 8 };
+
+/* "mql", "accepted", "tql", "sal", "sql", "won", "lost", "recycled", "rejected", "breach". */
+const char *le_stage_name(le_stage_t s);
+/* The stage a CRM may report ("accepted" or "tal", "tql", ..., "rejected"; case-insensitive),
+ * or LE_STAGE_NONE. */
+le_stage_t le_stage_parse(const char *s, size_t len);
+/* "budget,need" -> bits; -1 on an unknown name. */
+int le_bant_parse(const char *s, size_t len);
+
 /*
  * A new, empty engine for cfg (scoring, mql, suppress, limits) with its compiled rules and
  * domain lists; it holds a reference to cfg and takes ownership of rules, freemail and
@@ -63,6 +90,14 @@ typedef struct {
     float behaviour;  /* the lead's scores after the event */
     int32_t fit;
     uint32_t suppress; /* LE_SUP_* bits of the lead */
+    /* status and erase events */
+    bool unknown_lead; /* the event names no contact (status) or nobody (erase) */
+    bool status;       /* a stage update was taken */
+    bool breach;       /* an SLA breach was recorded (once per cycle) */
+    bool erased;       /* a person was erased: lead (contact or visitor id) and the ids of the
+                          visitors removed with it (valid until the next apply) */
+    const uint8_t (*erased_vids)[16];
+    uint32_t nerased_vids;
 } le_apply_t;
 
 /* Apply one event (decoded from the log). */
@@ -80,6 +115,7 @@ void le_engine_prefetch(const le_engine_t *e, const le_event_t *ev, int stage, l
 typedef struct {
     uint64_t visitors, contacts, accounts;
     uint64_t events, dropped, evicted, merges, mqls, mqas, bad_emails;
+    uint64_t status_updates, sla_breaches, erasures;
 } le_engine_stats_t;
 
 void le_engine_stats(const le_engine_t *e, le_engine_stats_t *out);
@@ -91,6 +127,31 @@ void le_engine_stats(const le_engine_t *e, le_engine_stats_t *out);
  * suppression reasons. Returns 0, or -ENOENT when there is no such visitor or contact.
  */
 int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *out);
+
+/*
+ * The current stage and MQL cycle of the lead with id (a contact's or a visitor's id). 0, or
+ * -ENOENT. A visitor lead (mql.require_contact: false) is at LE_STAGE_MQL once it is one.
+ */
+int le_engine_stage(le_engine_t *e, const char *id, le_stage_t *stage, uint32_t *cycle,
+                    uint32_t *mql_at);
+
+/* The id of the contact with that e-mail address or id, or of the visitor (its contact's when
+ * linked), into id (33 bytes). 0 or -ENOENT. */
+int le_engine_resolve(le_engine_t *e, const char *key, char id[33], bool *is_contact);
+
+/*
+ * The MQL leads as a JSON array appended to out, newest MQL first, at most limit: id, email,
+ * stage, mql_at, cycle, behaviour, fit, grade. stage filters by the current stage
+ * (LE_STAGE_NONE: all).
+ */
+void le_engine_leads(le_engine_t *e, le_stage_t stage, size_t limit, uint32_t now, le_buf_t *out);
+
+/*
+ * The funnel for MQLs decided in [from, to) (Unix seconds) as one JSON object: transitions per
+ * stage in the window, the cohort of those MQLs and how far each got, conversion between
+ * successive stages, median and p90 time from MQL to accepted, SLA breaches.
+ */
+void le_engine_funnel(le_engine_t *e, uint32_t from, uint32_t to, le_buf_t *out);
 
 /* Every visitor's, contact's and account's state, as one msgpack document appended to out
  * (the snapshot's payload). */

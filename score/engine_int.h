@@ -10,8 +10,10 @@
 #define CHUNK_BITS 16
 #define CHUNK (1u << CHUNK_BITS)
 #define EVICT_SAMPLES 16
-#define JOURNEY 20 /* page views a contact remembers */
-#define SNAP_VERSION 1
+#define JOURNEY 20      /* page views a contact remembers */
+#define HISTORY 64      /* lifecycle transitions a contact remembers (the latest) */
+#define RING (1u << 18) /* anonymous page views remembered site-wide, for a journey at linking */
+#define SNAP_VERSION 2
 
 enum {
     V_USED = 1u << 0,
@@ -46,6 +48,14 @@ typedef struct {
     uint32_t at;
 } step_t;
 
+/* One lifecycle transition: the stage reached, when, in which MQL cycle. */
+typedef struct {
+    uint32_t at;
+    uint16_t cycle;
+    uint8_t stage; /* le_stage_t */
+    uint8_t pad;
+} lc_t;
+
 typedef struct {
     char id[33];
     char *email;
@@ -65,8 +75,18 @@ typedef struct {
     uint8_t (*vids)[16];
     uint32_t *vat;
     uint32_t nvids;
-    /* the latest enrichment, for the payload and the CLI */
-    char *ip_company, *ip_country, *city, *network, *browser, *os, *language;
+    /* the latest enrichment, for the payload and the CLI (ENRICH strings from ip_company) */
+    char *ip_company, *ip_company_key, *ip_domain, *ip_country, *region, *continent, *city,
+        *network, *browser, *os, *device_class, *language;
+    bool consent; /* the latest event carried tracking consent */
+    /* lifecycle: the CRM's stage updates */
+    uint8_t stage;        /* le_stage_t of the current cycle */
+    uint8_t bant;         /* LE_BANT_* given with tql */
+    uint32_t recycled_at; /* when the lead was last recycled */
+    uint32_t breached;    /* the cycle whose SLA was breached; 0 none */
+    char *reason;         /* why rejected or lost */
+    lc_t *history;        /* transitions, oldest first, at most HISTORY */
+    uint32_t nhistory;
     step_t journey[JOURNEY];
     uint32_t njourney; /* steps ever; journey[(njourney - 1) % JOURNEY] is the latest */
 } contact_t;
@@ -80,6 +100,20 @@ typedef struct {
     uint32_t ncontacts;
     uint32_t mqa_at;
 } account_t;
+
+/* One anonymous page view in the ring. */
+struct ring_step {
+    uint64_t seq; /* 1-based; 0 unused */
+    uint64_t key; /* the visitor's (ring_key) */
+    uint32_t at;
+    uint32_t prev; /* ring position + 1 of the visitor's previous step; 0 none */
+    char *url;
+};
+
+struct ring_last {
+    uint64_t key;
+    uint32_t pos; /* + 1; 0 none */
+};
 
 /* An open-addressing set of indices + 1, keyed by a string the owner knows. */
 typedef struct {
@@ -111,7 +145,23 @@ struct le_engine_s {
     smap_t by_key;
 
     le_engine_stats_t st;
+    /* the latest page views of anonymous visitors (a ring; each step links to the visitor's
+     * previous one), so that a contact's journey starts before its first form */
+    struct ring_step *ring;      /* RING steps, NULL until the first */
+    uint64_t ring_seq;           /* steps ever written; the next goes to ring_seq % RING */
+    struct ring_last *ring_last; /* per visitor (hashed, direct-mapped): its latest step */
+    uint8_t (*erased)[16];       /* the visitor ids the last erase removed (le_apply_t) */
+    uint32_t nerased, caperased;
 };
+
+/* The enrichment strings of a contact, in snapshot order. */
+#define ENRICH 12
+#define CONTACT_ENRICH(c)                                                                          \
+    {                                                                                              \
+        &(c)->ip_company, &(c)->ip_company_key, &(c)->ip_domain, &(c)->ip_country, &(c)->region,   \
+            &(c)->continent, &(c)->city, &(c)->network, &(c)->browser, &(c)->os,                   \
+            &(c)->device_class, &(c)->language                                                     \
+    }
 
 static inline visitor_t *le__vis(const le_engine_t *e, uint32_t i) {
     return &e->chunks[i >> CHUNK_BITS][i & (CHUNK - 1)];

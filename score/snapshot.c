@@ -4,7 +4,8 @@
  * The document is a sequence of msgpack objects, so that loading needs one object's worth of
  * msgpack memory at a time:
  *
- *   header    map  {"v": 1, "hw": entries used, "visitors": n, "contacts": n, "accounts": n,
+ *   header    map  {"v": 2, "ring_seq": steps ever, "ring": steps kept, "ring_last": n,
+ *                   "hw": entries used, "visitors": n, "contacts": n, "accounts": n,
  *                   "rng": generator state, "stats": [events, dropped, evicted, merges, mqls,
  *                   mqas, bad_emails], "free": [free entry indices, in stack order],
  *                   "rules": [[behaviour rule names], [fit rule names]]}
@@ -14,11 +15,18 @@
  *                    country, company, company_key, industry, company_size, role,
  *                    email_kind, company_match, quality, first_seen, last_seen, suppress,
  *                    account, mql_at, mqls, lead, [[visitor id, linked_at]...],
- *                    [ip_company, ip_country, city, network, browser, os, language],
- *                    njourney, [[url, at]...]]                                 (n times)
+ *                    [ip_company, ip_company_key, ip_domain, ip_country, region,
+ *                     continent, city, network, browser, os, device_class, language],
+ *                    njourney, [[url, at]...],
+ *                    [consent, stage, bant, recycled_at, breached, reason,
+ *                     [[stage, at, cycle]...]]]                                (n times)
  *   account   array [key, name, domain, behaviour, btime, members, [contact...], mqa_at]
+ *   step      array [ring position, seq, visitor key, at, prev, url]           (n times)
+ *   last      array [slot, visitor key, ring position + 1]                     (n times)
  *
  *   lead      array [behaviour, fit, btime, [[rule, kind, today, day, times, points]...]]
+ *
+ * Version 1 (before lifecycles) is still read: 27-element contacts with 7 enrichment strings.
  *
  * Visitors keep their entry index and the free list its order, so that sampling for eviction
  * after a load picks what it would have picked without the snapshot. Strings are nil when
@@ -73,7 +81,18 @@ static void pk_lead(msgpack_packer *pk, const le_lead_t *l) {
 void le_engine_save(const le_engine_t *e, le_buf_t *out) {
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, buf_write);
-    msgpack_pack_map(&pk, 9);
+    uint32_t nsteps = 0, nlast = 0;
+    for (uint32_t i = 0; e->ring && i < RING; i++) {
+        nsteps += e->ring[i].seq != 0;
+        nlast += e->ring_last[i].pos != 0;
+    }
+    msgpack_pack_map(&pk, 12);
+    pk_str(&pk, "ring_seq");
+    msgpack_pack_uint64(&pk, e->ring_seq);
+    pk_str(&pk, "ring");
+    msgpack_pack_uint32(&pk, nsteps);
+    pk_str(&pk, "ring_last");
+    msgpack_pack_uint32(&pk, nlast);
     pk_str(&pk, "v");
     msgpack_pack_uint32(&pk, SNAP_VERSION);
     pk_str(&pk, "hw");
@@ -120,7 +139,7 @@ void le_engine_save(const le_engine_t *e, le_buf_t *out) {
     }
     for (size_t i = 0; i < e->ncontacts; i++) {
         const contact_t *c = e->contacts[i];
-        msgpack_pack_array(&pk, 27);
+        msgpack_pack_array(&pk, 28);
         pk_str(&pk, c->id);
         pk_str(&pk, c->email);
         pk_str(&pk, c->first_name);
@@ -151,14 +170,9 @@ void le_engine_save(const le_engine_t *e, le_buf_t *out) {
             msgpack_pack_bin_body(&pk, c->vids[k], 16);
             msgpack_pack_uint32(&pk, c->vat[k]);
         }
-        msgpack_pack_array(&pk, 7);
-        pk_str(&pk, c->ip_company);
-        pk_str(&pk, c->ip_country);
-        pk_str(&pk, c->city);
-        pk_str(&pk, c->network);
-        pk_str(&pk, c->browser);
-        pk_str(&pk, c->os);
-        pk_str(&pk, c->language);
+        msgpack_pack_array(&pk, ENRICH);
+        char *const *enr[ENRICH] = CONTACT_ENRICH(c);
+        for (int k = 0; k < ENRICH; k++) pk_str(&pk, *enr[k]);
         msgpack_pack_uint32(&pk, c->njourney);
         uint32_t nj = c->njourney < JOURNEY ? c->njourney : JOURNEY;
         msgpack_pack_array(&pk, nj);
@@ -167,6 +181,23 @@ void le_engine_save(const le_engine_t *e, le_buf_t *out) {
             msgpack_pack_array(&pk, 2);
             pk_str(&pk, s->url);
             msgpack_pack_uint32(&pk, s->at);
+        }
+        msgpack_pack_array(&pk, 7);
+        if (c->consent)
+            msgpack_pack_true(&pk);
+        else
+            msgpack_pack_false(&pk);
+        msgpack_pack_uint32(&pk, c->stage);
+        msgpack_pack_uint32(&pk, c->bant);
+        msgpack_pack_uint32(&pk, c->recycled_at);
+        msgpack_pack_uint32(&pk, c->breached);
+        pk_str(&pk, c->reason);
+        msgpack_pack_array(&pk, c->nhistory);
+        for (uint32_t k = 0; k < c->nhistory; k++) {
+            msgpack_pack_array(&pk, 3);
+            msgpack_pack_uint32(&pk, c->history[k].stage);
+            msgpack_pack_uint32(&pk, c->history[k].at);
+            msgpack_pack_uint32(&pk, c->history[k].cycle);
         }
     }
     for (size_t i = 0; i < e->naccounts; i++) {
@@ -181,6 +212,25 @@ void le_engine_save(const le_engine_t *e, le_buf_t *out) {
         msgpack_pack_array(&pk, a->ncontacts);
         for (uint32_t k = 0; k < a->ncontacts; k++) msgpack_pack_uint32(&pk, a->contacts[k]);
         msgpack_pack_uint32(&pk, a->mqa_at);
+    }
+    for (uint32_t i = 0; e->ring && i < RING; i++) {
+        const struct ring_step *rs = &e->ring[i];
+        if (!rs->seq) continue;
+        msgpack_pack_array(&pk, 6);
+        msgpack_pack_uint32(&pk, i);
+        msgpack_pack_uint64(&pk, rs->seq);
+        msgpack_pack_uint64(&pk, rs->key);
+        msgpack_pack_uint32(&pk, rs->at);
+        msgpack_pack_uint32(&pk, rs->prev);
+        pk_str(&pk, rs->url);
+    }
+    for (uint32_t i = 0; e->ring && i < RING; i++) {
+        const struct ring_last *l = &e->ring_last[i];
+        if (!l->pos) continue;
+        msgpack_pack_array(&pk, 3);
+        msgpack_pack_uint32(&pk, i);
+        msgpack_pack_uint64(&pk, l->key);
+        msgpack_pack_uint32(&pk, l->pos);
     }
 }
 
@@ -250,6 +300,34 @@ static bool get_str(const msgpack_object *o, char **v) {
     return true;
 }
 
+/* [consent, stage, bant, recycled_at, breached, reason, [[stage, at, cycle]...]] */
+static bool get_lifecycle(const msgpack_object *o, contact_t *c) {
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 7) return false;
+    const msgpack_object *a = o->via.array.ptr;
+    uint32_t stage, bant;
+    if (a[0].type != MSGPACK_OBJECT_BOOLEAN || !get_u32(&a[1], &stage) || stage >= LE_STAGE_COUNT ||
+        !get_u32(&a[2], &bant) || bant > 15 || !get_u32(&a[3], &c->recycled_at) ||
+        !get_u32(&a[4], &c->breached) || !get_str(&a[5], &c->reason) ||
+        a[6].type != MSGPACK_OBJECT_ARRAY || a[6].via.array.size > HISTORY)
+        return false;
+    c->consent = a[0].via.boolean;
+    c->stage = (uint8_t)stage;
+    c->bant = (uint8_t)bant;
+    if (a[6].via.array.size) c->history = le_xcalloc(HISTORY, sizeof(*c->history));
+    for (uint32_t k = 0; k < a[6].via.array.size; k++) {
+        const msgpack_object *h = &a[6].via.array.ptr[k];
+        uint32_t st, at, cycle;
+        if (h->type != MSGPACK_OBJECT_ARRAY || h->via.array.size != 3 ||
+            !get_u32(&h->via.array.ptr[0], &st) || st >= LE_STAGE_COUNT ||
+            !get_u32(&h->via.array.ptr[1], &at) || !get_u32(&h->via.array.ptr[2], &cycle) ||
+            cycle > UINT16_MAX)
+            return false;
+        c->history[c->nhistory++] =
+            (lc_t){.at = at, .cycle = (uint16_t)cycle, .stage = (uint8_t)st};
+    }
+    return true;
+}
+
 static bool get_id(const msgpack_object *o, uint8_t out[16]) {
     if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != 16) return false;
     memcpy(out, o->via.bin.ptr, 16);
@@ -297,7 +375,7 @@ static bool get_lead(const le_engine_t *e, const rd_t *r, const msgpack_object *
 static int load(le_engine_t *e, rd_t *r) {
     const msgpack_object *h = next_obj(r, MSGPACK_OBJECT_MAP, 0);
     if (!h) return LE_ECORRUPT;
-    uint64_t version = 0, hw = 0, nv = 0, nc = 0, na = 0;
+    uint64_t version = 0, hw = 0, nv = 0, nc = 0, na = 0, nsteps = 0, nlast = 0;
     const msgpack_object *stats = NULL, *freel = NULL, *rules = NULL;
     for (uint32_t i = 0; i < h->via.map.size; i++) {
         const msgpack_object_kv *kv = &h->via.map.ptr[i];
@@ -314,9 +392,12 @@ static int load(le_engine_t *e, rd_t *r) {
         if (IS("stats")) stats = &kv->val;
         if (IS("free")) freel = &kv->val;
         if (IS("rules")) rules = &kv->val;
+        if (IS("ring_seq")) get_u64(&kv->val, &e->ring_seq);
+        if (IS("ring")) get_u64(&kv->val, &nsteps);
+        if (IS("ring_last")) get_u64(&kv->val, &nlast);
 #undef IS
     }
-    if (version != SNAP_VERSION) {
+    if (version != 1 && version != SNAP_VERSION) {
         r->why = "unknown snapshot version";
         return LE_ECORRUPT;
     }
@@ -403,7 +484,7 @@ static int load(le_engine_t *e, rd_t *r) {
     e->contacts = le_xcalloc(nc ? nc : 1, sizeof(*e->contacts));
     e->capcontacts = nc ? nc : 1;
     for (uint64_t n = 0; n < nc; n++) {
-        const msgpack_object *o = next_obj(r, MSGPACK_OBJECT_ARRAY, 27);
+        const msgpack_object *o = next_obj(r, MSGPACK_OBJECT_ARRAY, version == 1 ? 27 : 28);
         if (!o) return LE_ECORRUPT;
         const msgpack_object *a = o->via.array.ptr;
         contact_t *c = le_xcalloc(1, sizeof(*c));
@@ -443,11 +524,15 @@ static int load(le_engine_t *e, rd_t *r) {
                 if (ok) c->nvids++;
             }
         }
-        ok = ok && a[24].type == MSGPACK_OBJECT_ARRAY && a[24].via.array.size == 7;
-        if (ok) {
+        if (version == 1) {
+            ok = ok && a[24].type == MSGPACK_OBJECT_ARRAY && a[24].via.array.size == 7;
             char **s[] = {&c->ip_company, &c->ip_country, &c->city,    &c->network,
                           &c->browser,    &c->os,         &c->language};
             for (int k = 0; k < 7 && ok; k++) ok = get_str(&a[24].via.array.ptr[k], s[k]);
+        } else {
+            ok = ok && a[24].type == MSGPACK_OBJECT_ARRAY && a[24].via.array.size == ENRICH;
+            char **s[ENRICH] = CONTACT_ENRICH(c);
+            for (int k = 0; k < ENRICH && ok; k++) ok = get_str(&a[24].via.array.ptr[k], s[k]);
         }
         ok = ok && get_u32(&a[25], &c->njourney) && a[26].type == MSGPACK_OBJECT_ARRAY &&
              a[26].via.array.size <= JOURNEY &&
@@ -462,6 +547,7 @@ static int load(le_engine_t *e, rd_t *r) {
                      get_u32(&so->via.array.ptr[1], &dst->at);
             }
         }
+        if (ok && version >= 2) ok = get_lifecycle(&a[27], c);
         if (!ok) {
             r->why = "bad contact";
             return LE_ECORRUPT;
@@ -493,6 +579,44 @@ static int load(le_engine_t *e, rd_t *r) {
             return LE_ECORRUPT;
         }
         le__engine_index_account(e, (uint32_t)n);
+    }
+    if (nsteps > RING || nlast > RING) {
+        r->why = "bad journey ring";
+        return LE_ECORRUPT;
+    }
+    if (nsteps || nlast) {
+        e->ring = le_xcalloc(RING, sizeof(*e->ring));
+        e->ring_last = le_xcalloc(RING, sizeof(*e->ring_last));
+    }
+    for (uint64_t n = 0; n < nsteps; n++) {
+        const msgpack_object *o = next_obj(r, MSGPACK_OBJECT_ARRAY, 6);
+        if (!o) return LE_ECORRUPT;
+        const msgpack_object *a = o->via.array.ptr;
+        uint32_t pos;
+        struct ring_step rs = {0};
+        bool ok = get_u32(&a[0], &pos) && pos < RING && !e->ring[pos].seq &&
+                  get_u64(&a[1], &rs.seq) && rs.seq && get_u64(&a[2], &rs.key) &&
+                  get_u32(&a[3], &rs.at) && get_u32(&a[4], &rs.prev) && rs.prev <= RING &&
+                  get_str(&a[5], &rs.url) && rs.url;
+        if (!ok) {
+            free(rs.url);
+            r->why = "bad journey step";
+            return LE_ECORRUPT;
+        }
+        e->ring[pos] = rs;
+    }
+    for (uint64_t n = 0; n < nlast; n++) {
+        const msgpack_object *o = next_obj(r, MSGPACK_OBJECT_ARRAY, 3);
+        if (!o) return LE_ECORRUPT;
+        const msgpack_object *a = o->via.array.ptr;
+        uint32_t slot, pos;
+        uint64_t key;
+        if (!get_u32(&a[0], &slot) || slot >= RING || !get_u64(&a[1], &key) ||
+            !get_u32(&a[2], &pos) || !pos || pos > RING) {
+            r->why = "bad journey index";
+            return LE_ECORRUPT;
+        }
+        e->ring_last[slot] = (struct ring_last){key, pos};
     }
     if (r->off != r->len) {
         r->why = "trailing data";

@@ -72,7 +72,7 @@ static void hand_off(le_scorer_t *s, const le_event_t *ev, const char *type, con
     if (le_engine_describe(s->eng, lead, at, &desc) != 0) le_buf_append(&desc, "null", 4);
     le_buf_printf(&body, "{\"id\":\"%s\",\"type\":\"%s\",\"created_at_ms\":%lld,\"lead\":%s}", id,
                   type, (long long)ev->time_ms, le_buf_cstr(&desc));
-    int rc = le_outbox_add(s->outbox, id, type, lead, ev->time_ms, body.data, body.len);
+    int rc = le_outbox_add(s->outbox, id, type, lead, NULL, ev->time_ms, body.data, body.len);
     if (rc < 0) {
         atomic_fetch_add(&s->outbox_failures, 1);
         le_log(LE_LOG_ERROR,

@@ -3,8 +3,11 @@
  */
 #include "outbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <msgpack.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +18,11 @@
 
 struct le_outbox_s {
     pthread_mutex_t mu;
+    char *dir;
     le_evlog_t *log;
-    le_ob_item_t *items; /* in the order added */
+    size_t first_pending; /* no pending item before this index */
+    bool erased;          /* replay met a "del": the files still hold what it erased */
+    le_ob_item_t *items;  /* in the order added */
     size_t n, cap;
     uint32_t *slot; /* index + 1 by id; open addressing */
     size_t nslot;
@@ -30,6 +36,8 @@ const char *le_ob_state_name(le_ob_state_t s) {
             return "delivered";
         case LE_OB_DEAD:
             return "dead";
+        case LE_OB_DROPPED:
+            return "dropped";
     }
     return "unknown";
 }
@@ -69,6 +77,23 @@ static le_ob_item_t *push(le_outbox_t *ob) {
     le_ob_item_t *it = &ob->items[ob->n];
     memset(it, 0, sizeof(*it));
     return it;
+}
+
+static void free_item(le_ob_item_t *it);
+static int compact(le_outbox_t *ob);
+
+/* Take the item with id out (erasure), keeping the order of the rest. */
+static bool remove_item(le_outbox_t *ob, const char *id) {
+    le_ob_item_t *it = find(ob, id);
+    if (!it) return false;
+    size_t i = (size_t)(it - ob->items);
+    free_item(it);
+    memmove(&ob->items[i], &ob->items[i + 1], (ob->n - i - 1) * sizeof(*ob->items));
+    ob->n--;
+    memset(ob->slot, 0, ob->nslot * sizeof(uint32_t));
+    for (size_t k = 0; k < ob->n; k++) index_put(ob, k);
+    ob->first_pending = 0;
+    return true;
 }
 
 /* ---- records ----------------------------------------------------------------------------- */
@@ -119,6 +144,7 @@ static void free_item(le_ob_item_t *it) {
     free(it->id);
     free(it->type);
     free(it->lead);
+    free(it->endpoint);
     free(it->reason);
     free(it->payload);
 }
@@ -154,7 +180,8 @@ static int replay_record(le_outbox_t *ob, const void *p, size_t len) {
         it->id = id;
         it->type = dup_obj_str(get(m, "ty"));
         it->lead = dup_obj_str(get(m, "lead"));
-        it->created_ms = it->next_ms = it->state_ms = t;
+        it->endpoint = dup_obj_str(get(m, "ep"));
+        it->created_ms = it->next_ms = it->state_ms = it->since_ms = t;
         it->payload = le_xstrndup(pl->via.str.ptr, pl->via.str.size);
         it->len = pl->via.str.size;
         index_put(ob, ob->n++);
@@ -162,7 +189,7 @@ static int replay_record(le_outbox_t *ob, const void *p, size_t len) {
     } else if (k->via.str.size == 3 && memcmp(k->via.str.ptr, "set", 3) == 0) {
         le_ob_item_t *it = find(ob, id);
         free(id);
-        if (!it || !obj_int(get(m, "s"), &s) || s < 0 || s > LE_OB_DEAD ||
+        if (!it || !obj_int(get(m, "s"), &s) || s < 0 || s > LE_OB_DROPPED ||
             !obj_int(get(m, "n"), &n) || n < 0 || n > UINT32_MAX ||
             !obj_int(get(m, "next"), &next) || !obj_int(get(m, "t"), &t))
             goto out;
@@ -170,8 +197,17 @@ static int replay_record(le_outbox_t *ob, const void *p, size_t len) {
         it->attempts = (uint32_t)n;
         it->next_ms = next;
         it->state_ms = t;
+        int64_t r;
+        if (obj_int(get(m, "r"), &r)) it->since_ms = r;
         free(it->reason);
         it->reason = dup_obj_str(get(m, "why"));
+        if (it->state == LE_OB_PENDING && (size_t)(it - ob->items) < ob->first_pending)
+            ob->first_pending = (size_t)(it - ob->items);
+        rc = 0;
+    } else if (k->via.str.size == 3 && memcmp(k->via.str.ptr, "del", 3) == 0) {
+        remove_item(ob, id);
+        ob->erased = true;
+        free(id);
         rc = 0;
     } else {
         free(id);
@@ -205,18 +241,67 @@ static int replay_all(le_outbox_t *ob, const char *dir, le_logpos_t end, char **
     return rc;
 }
 
-int le_outbox_open(const char *dir, le_outbox_t **out, char **msg) {
-    *out = NULL;
-    *msg = NULL;
-    le_outbox_t *ob = le_xcalloc(1, sizeof(*ob));
-    pthread_mutex_init(&ob->mu, NULL);
+static int open_log(const char *dir, le_evlog_t **log, char **msg) {
     le_evlog_opts_t o = {.dir = dir,
                          .segment_size = 64u << 20,
                          .fsync_mode = LE_FSYNC_ALWAYS,
                          .fsync_interval_ms = 10,
                          .buffer_limit = 16u << 20};
-    int rc = le_evlog_open(&ob->log, &o, msg);
+    return le_evlog_open(log, &o, msg);
+}
+
+/* Delete a folder of log segments (no subfolders). */
+static void remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)))
+            if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+                char *f = le_strf("%s/%s", dir, de->d_name);
+                unlink(f);
+                free(f);
+            }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static bool exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* Finish a rewrite a crash interrupted: outbox.new is complete and replaces the outbox;
+ * outbox.tmp is not and goes. */
+static void finish_swap(const char *dir) {
+    char *tmp = le_strf("%s.tmp", dir), *nw = le_strf("%s.new", dir), *old = le_strf("%s.old", dir);
+    if (exists(tmp)) remove_dir(tmp);
+    if (exists(nw)) {
+        if (exists(dir)) {
+            if (exists(old)) remove_dir(old);
+            rename(dir, old);
+        }
+        rename(nw, dir);
+    }
+    if (exists(old)) remove_dir(old);
+    free(tmp);
+    free(nw);
+    free(old);
+}
+
+int le_outbox_open(const char *dir, le_outbox_t **out, char **msg) {
+    *out = NULL;
+    *msg = NULL;
+    finish_swap(dir);
+    le_outbox_t *ob = le_xcalloc(1, sizeof(*ob));
+    pthread_mutex_init(&ob->mu, NULL);
+    ob->dir = le_xstrdup(dir);
+    int rc = open_log(dir, &ob->log, msg);
     if (rc == 0) rc = replay_all(ob, dir, le_evlog_durable(ob->log), msg);
+    if (rc == 0 && ob->erased && compact(ob) != 0) { /* an erasure a crash interrupted */
+        *msg = le_strf("%s: cannot rewrite the outbox after an erasure", dir);
+        rc = -EIO;
+    }
     if (rc != 0) {
         le_outbox_close(ob);
         return rc;
@@ -230,6 +315,7 @@ int le_outbox_open_readonly(const char *dir, le_outbox_t **out, char **msg) {
     *msg = NULL;
     le_outbox_t *ob = le_xcalloc(1, sizeof(*ob));
     pthread_mutex_init(&ob->mu, NULL);
+    ob->dir = le_xstrdup(dir);
     int rc = replay_all(ob, dir, (le_logpos_t){UINT32_MAX, UINT64_MAX}, msg);
     if (rc == -ENOENT) { /* no outbox yet: empty */
         free(*msg);
@@ -250,35 +336,76 @@ void le_outbox_close(le_outbox_t *ob) {
     for (size_t i = 0; i < ob->n; i++) free_item(&ob->items[i]);
     free(ob->items);
     free(ob->slot);
+    free(ob->dir);
     pthread_mutex_destroy(&ob->mu);
     free(ob);
 }
 
+static void pack_add(msgpack_packer *pk, const le_ob_item_t *it) {
+    msgpack_pack_map(pk, it->endpoint ? 7 : 6);
+    pk_str(pk, "k");
+    pk_str(pk, "add");
+    pk_str(pk, "id");
+    pk_str(pk, it->id);
+    pk_str(pk, "ty");
+    pk_str(pk, it->type ? it->type : "mql");
+    pk_str(pk, "lead");
+    pk_str(pk, it->lead ? it->lead : "");
+    pk_str(pk, "t");
+    msgpack_pack_int64(pk, it->created_ms);
+    if (it->endpoint) {
+        pk_str(pk, "ep");
+        pk_str(pk, it->endpoint);
+    }
+    pk_str(pk, "p");
+    msgpack_pack_str(pk, it->len);
+    msgpack_pack_str_body(pk, it->payload, it->len);
+}
+
+static void pack_set(msgpack_packer *pk, const le_ob_item_t *it) {
+    bool retried = it->since_ms != it->created_ms;
+    msgpack_pack_map(pk, 6 + (it->reason != NULL) + retried);
+    pk_str(pk, "k");
+    pk_str(pk, "set");
+    pk_str(pk, "id");
+    pk_str(pk, it->id);
+    pk_str(pk, "s");
+    msgpack_pack_int(pk, (int)it->state);
+    pk_str(pk, "n");
+    msgpack_pack_uint32(pk, it->attempts);
+    pk_str(pk, "next");
+    msgpack_pack_int64(pk, it->next_ms);
+    pk_str(pk, "t");
+    msgpack_pack_int64(pk, it->state_ms);
+    if (it->reason) {
+        pk_str(pk, "why");
+        pk_str(pk, it->reason);
+    }
+    if (retried) {
+        pk_str(pk, "r");
+        msgpack_pack_int64(pk, it->since_ms);
+    }
+}
+
 int le_outbox_add(le_outbox_t *ob, const char *id, const char *type, const char *lead,
-                  int64_t created_ms, const char *payload, size_t len) {
+                  const char *endpoint, int64_t created_ms, const char *payload, size_t len) {
     pthread_mutex_lock(&ob->mu);
     if (find(ob, id)) {
         pthread_mutex_unlock(&ob->mu);
         return 1;
     }
+    le_ob_item_t tmp = {.id = (char *)id,
+                        .type = (char *)type,
+                        .lead = (char *)lead,
+                        .endpoint = (char *)endpoint,
+                        .created_ms = created_ms,
+                        .payload = (char *)payload,
+                        .len = len};
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 6);
-    pk_str(&pk, "k");
-    pk_str(&pk, "add");
-    pk_str(&pk, "id");
-    pk_str(&pk, id);
-    pk_str(&pk, "ty");
-    pk_str(&pk, type);
-    pk_str(&pk, "lead");
-    pk_str(&pk, lead);
-    pk_str(&pk, "t");
-    msgpack_pack_int64(&pk, created_ms);
-    pk_str(&pk, "p");
-    msgpack_pack_str(&pk, len);
-    msgpack_pack_str_body(&pk, payload, len);
+    pack_add(&pk, &tmp);
     int rc = write_record(ob, &sb);
     msgpack_sbuffer_destroy(&sb);
     if (rc == 0) {
@@ -286,7 +413,8 @@ int le_outbox_add(le_outbox_t *ob, const char *id, const char *type, const char 
         it->id = le_xstrdup(id);
         it->type = le_xstrdup(type);
         it->lead = le_xstrdup(lead);
-        it->created_ms = it->next_ms = it->state_ms = created_ms;
+        it->endpoint = endpoint ? le_xstrdup(endpoint) : NULL;
+        it->created_ms = it->next_ms = it->state_ms = it->since_ms = created_ms;
         it->payload = le_xstrndup(payload, len);
         it->len = len;
         index_put(ob, ob->n++);
@@ -295,53 +423,180 @@ int le_outbox_add(le_outbox_t *ob, const char *id, const char *type, const char 
     return rc;
 }
 
-int le_outbox_set(le_outbox_t *ob, const char *id, le_ob_state_t state, uint32_t attempts,
-                  int64_t next_ms, const char *reason, int64_t at_ms) {
-    pthread_mutex_lock(&ob->mu);
-    le_ob_item_t *it = find(ob, id);
-    if (!it) {
-        pthread_mutex_unlock(&ob->mu);
-        return -ENOENT;
-    }
+/* Write it's new state (the fields are already set on a copy) and take it. Locked. */
+static int commit_set(le_outbox_t *ob, le_ob_item_t *it, const le_ob_item_t *next) {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, reason ? 7 : 6);
-    pk_str(&pk, "k");
-    pk_str(&pk, "set");
-    pk_str(&pk, "id");
-    pk_str(&pk, id);
-    pk_str(&pk, "s");
-    msgpack_pack_int(&pk, (int)state);
-    pk_str(&pk, "n");
-    msgpack_pack_uint32(&pk, attempts);
-    pk_str(&pk, "next");
-    msgpack_pack_int64(&pk, next_ms);
-    pk_str(&pk, "t");
-    msgpack_pack_int64(&pk, at_ms);
-    if (reason) {
-        pk_str(&pk, "why");
-        pk_str(&pk, reason);
-    }
+    pack_set(&pk, next);
     int rc = write_record(ob, &sb);
     msgpack_sbuffer_destroy(&sb);
     if (rc == 0) {
-        it->state = state;
-        it->attempts = attempts;
-        it->next_ms = next_ms;
-        it->state_ms = at_ms;
-        free(it->reason);
-        it->reason = reason ? le_xstrdup(reason) : NULL;
+        it->state = next->state;
+        it->attempts = next->attempts;
+        it->next_ms = next->next_ms;
+        it->state_ms = next->state_ms;
+        it->since_ms = next->since_ms;
+        if (it->reason != next->reason) {
+            free(it->reason);
+            it->reason = next->reason ? le_xstrdup(next->reason) : NULL;
+        }
+        size_t idx = (size_t)(it - ob->items);
+        if (it->state == LE_OB_PENDING && idx < ob->first_pending) ob->first_pending = idx;
+    }
+    return rc;
+}
+
+int le_outbox_set(le_outbox_t *ob, const char *id, le_ob_state_t state, uint32_t attempts,
+                  int64_t next_ms, const char *reason, int64_t at_ms) {
+    pthread_mutex_lock(&ob->mu);
+    le_ob_item_t *it = find(ob, id);
+    int rc = -ENOENT;
+    if (it) {
+        le_ob_item_t next = *it;
+        next.state = state;
+        next.attempts = attempts;
+        next.next_ms = next_ms;
+        next.state_ms = at_ms;
+        next.reason = (char *)reason;
+        rc = commit_set(ob, it, &next);
     }
     pthread_mutex_unlock(&ob->mu);
     return rc;
 }
 
+int le_outbox_retry(le_outbox_t *ob, const char *id, int64_t now_ms) {
+    pthread_mutex_lock(&ob->mu);
+    le_ob_item_t *it = find(ob, id);
+    int rc = !it ? -ENOENT : it->state == LE_OB_DELIVERED ? -EALREADY : 0;
+    if (rc == 0) {
+        le_ob_item_t next = *it;
+        next.state = LE_OB_PENDING;
+        next.attempts = 0;
+        next.next_ms = next.state_ms = now_ms;
+        next.since_ms = now_ms == it->created_ms ? now_ms + 1 : now_ms;
+        next.reason = "retried by an operator";
+        rc = commit_set(ob, it, &next);
+    }
+    pthread_mutex_unlock(&ob->mu);
+    return rc;
+}
+
+int le_outbox_drop(le_outbox_t *ob, const char *id, int64_t now_ms) {
+    pthread_mutex_lock(&ob->mu);
+    le_ob_item_t *it = find(ob, id);
+    int rc = !it                                                          ? -ENOENT
+             : it->state == LE_OB_DELIVERED || it->state == LE_OB_DROPPED ? -EALREADY
+                                                                          : 0;
+    if (rc == 0) {
+        le_ob_item_t next = *it;
+        next.state = LE_OB_DROPPED;
+        next.state_ms = now_ms;
+        next.reason = "dropped by an operator";
+        rc = commit_set(ob, it, &next);
+    }
+    pthread_mutex_unlock(&ob->mu);
+    return rc;
+}
+
+/* Write every item (add, then its state) into a fresh outbox at dir. Locked. */
+static int write_all(le_outbox_t *ob, const char *dir) {
+    le_evlog_t *log = NULL;
+    char *msg = NULL;
+    int rc = open_log(dir, &log, &msg);
+    free(msg);
+    if (rc != 0) return -EIO;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    for (size_t i = 0; i < ob->n && rc == 0; i++) {
+        const le_ob_item_t *it = &ob->items[i];
+        msgpack_sbuffer_clear(&sb);
+        pack_add(&pk, it);
+        rc = le_evlog_append_raw(log, sb.data, sb.size);
+        if (rc == 0 && (it->state != LE_OB_PENDING || it->attempts || it->reason ||
+                        it->since_ms != it->created_ms || it->next_ms != it->created_ms)) {
+            msgpack_sbuffer_clear(&sb);
+            pack_set(&pk, it);
+            rc = le_evlog_append_raw(log, sb.data, sb.size);
+        }
+    }
+    msgpack_sbuffer_destroy(&sb);
+    if (rc == 0) rc = le_evlog_flush(log);
+    le_evlog_close(log);
+    return rc == 0 ? 0 : -EIO;
+}
+
+/* The old segments still hold erased payloads: write the outbox anew and swap it in. */
+static int compact(le_outbox_t *ob) {
+    int rc;
+    char *tmp = le_strf("%s.tmp", ob->dir), *nw = le_strf("%s.new", ob->dir);
+    remove_dir(tmp);
+    rc = write_all(ob, tmp);
+    if (rc == 0 && rename(tmp, nw) != 0) rc = -EIO;
+    if (rc == 0) {
+        le_evlog_close(ob->log);
+        ob->log = NULL;
+        finish_swap(ob->dir);
+        char *msg = NULL;
+        if (open_log(ob->dir, &ob->log, &msg) != 0) rc = -EIO;
+        free(msg);
+    } else {
+        remove_dir(tmp);
+    }
+    free(tmp);
+    free(nw);
+    ob->erased = false;
+    return rc;
+}
+
+int le_outbox_erase(le_outbox_t *ob, const char *const *leads, size_t n) {
+    pthread_mutex_lock(&ob->mu);
+    if (!ob->log) {
+        pthread_mutex_unlock(&ob->mu);
+        return -EROFS;
+    }
+    int erased = 0, rc = 0;
+    for (size_t i = 0; i < ob->n && rc == 0;) {
+        const le_ob_item_t *it = &ob->items[i];
+        bool hit = false;
+        for (size_t k = 0; k < n && !hit; k++) hit = it->lead && strcmp(it->lead, leads[k]) == 0;
+        if (!hit) {
+            i++;
+            continue;
+        }
+        /* first a tombstone in the live log, so that a crash before the rewrite still
+         * forgets the item at the next open (which rewrites then) */
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 2);
+        pk_str(&pk, "k");
+        pk_str(&pk, "del");
+        pk_str(&pk, "id");
+        pk_str(&pk, it->id);
+        rc = write_record(ob, &sb);
+        msgpack_sbuffer_destroy(&sb);
+        if (rc == 0) {
+            char *id = le_xstrdup(it->id);
+            remove_item(ob, id);
+            free(id);
+            erased++;
+        }
+    }
+    if (rc == 0 && erased) rc = compact(ob);
+    pthread_mutex_unlock(&ob->mu);
+    return rc < 0 ? rc : erased;
+}
+
 size_t le_outbox_count(le_outbox_t *ob, le_ob_state_t s) {
     size_t c = 0;
     pthread_mutex_lock(&ob->mu);
-    for (size_t i = 0; i < ob->n; i++) c += ob->items[i].state == s;
+    for (size_t i = s == LE_OB_PENDING ? ob->first_pending : 0; i < ob->n; i++)
+        c += ob->items[i].state == s;
     pthread_mutex_unlock(&ob->mu);
     return c;
 }
@@ -352,4 +607,36 @@ int le_outbox_each(le_outbox_t *ob, le_outbox_visit_cb cb, void *ud) {
     for (size_t i = 0; i < ob->n && rc == 0; i++) rc = cb(ud, &ob->items[i]);
     pthread_mutex_unlock(&ob->mu);
     return rc;
+}
+
+int le_outbox_each_pending(le_outbox_t *ob, le_outbox_visit_cb cb, void *ud) {
+    int rc = 0;
+    pthread_mutex_lock(&ob->mu);
+    while (ob->first_pending < ob->n && ob->items[ob->first_pending].state != LE_OB_PENDING)
+        ob->first_pending++;
+    for (size_t i = ob->first_pending; i < ob->n && rc == 0; i++)
+        if (ob->items[i].state == LE_OB_PENDING) rc = cb(ud, &ob->items[i]);
+    pthread_mutex_unlock(&ob->mu);
+    return rc;
+}
+
+int le_outbox_get(le_outbox_t *ob, const char *id, le_ob_item_t *out) {
+    pthread_mutex_lock(&ob->mu);
+    le_ob_item_t *it = find(ob, id);
+    if (it) {
+        *out = *it;
+        out->id = le_xstrdup(it->id);
+        out->type = it->type ? le_xstrdup(it->type) : NULL;
+        out->lead = it->lead ? le_xstrdup(it->lead) : NULL;
+        out->endpoint = it->endpoint ? le_xstrdup(it->endpoint) : NULL;
+        out->reason = it->reason ? le_xstrdup(it->reason) : NULL;
+        out->payload = le_xstrndup(it->payload, it->len);
+    }
+    pthread_mutex_unlock(&ob->mu);
+    return it ? 0 : -ENOENT;
+}
+
+void le_ob_item_free(le_ob_item_t *it) {
+    free_item(it);
+    memset(it, 0, sizeof(*it));
 }

@@ -9,11 +9,17 @@
  * Storage: an event log of its own (evlog.h) in <data_dir>/outbox, fsync always, whose
  * records are msgpack maps:
  *
- *     {"k": "add", "id": str, "ty": "mql"|"mqa", "lead": str, "t": created ms, "p": payload}
- *     {"k": "set", "id": str, "s": 0 pending | 1 delivered | 2 dead, "n": attempts,
- *      "next": ms of the next attempt, "why": str (optional), "t": ms}
+ *     {"k": "add", "id": str, "ty": "mql"|"mqa", "lead": str, "t": created ms, "ep": endpoint,
+ *      "p": payload}
+ *     {"k": "set", "id": str, "s": 0 pending | 1 delivered | 2 dead | 3 dropped, "n": attempts,
+ *      "next": ms of the next attempt, "why": str (optional), "t": ms,
+ *      "r": ms (optional: a manual retry; the maximum age counts from here)}
+ *     {"k": "del", "id": str}   (erasure: the item and its payload are gone)
  *
- * Opening replays them (a torn tail is cut as in the event log). Thread-safe.
+ * Opening replays them (a torn tail is cut as in the event log). An erasure rewrites the
+ * outbox without the erased items (into outbox.tmp, renamed to outbox.new once complete,
+ * then swapped in), so that no erased payload stays on disk; opening finishes a swap a crash
+ * interrupted. Thread-safe.
  */
 #ifndef LE_OUTBOX_H
 #define LE_OUTBOX_H
@@ -25,13 +31,20 @@
 
 typedef struct le_outbox_s le_outbox_t;
 
-typedef enum { LE_OB_PENDING = 0, LE_OB_DELIVERED = 1, LE_OB_DEAD = 2 } le_ob_state_t;
+typedef enum {
+    LE_OB_PENDING = 0,
+    LE_OB_DELIVERED = 1,
+    LE_OB_DEAD = 2,    /* failed for good: in the dead-letter file */
+    LE_OB_DROPPED = 3, /* an operator dropped it (`leadedge outbox drop`) */
+} le_ob_state_t;
 
 const char *le_ob_state_name(le_ob_state_t s);
 
 typedef struct {
     char *id, *type, *lead;
+    char *endpoint; /* the endpoint's name (routing chose it); may be NULL */
     int64_t created_ms;
+    int64_t since_ms; /* the maximum age counts from here: created, or the last manual retry */
     le_ob_state_t state;
     uint32_t attempts;
     int64_t next_ms;  /* when the next attempt is due (pending) */
@@ -58,11 +71,23 @@ void le_outbox_close(le_outbox_t *ob);
  * -EROFS when opened read-only.
  */
 int le_outbox_add(le_outbox_t *ob, const char *id, const char *type, const char *lead,
-                  int64_t created_ms, const char *payload, size_t len);
+                  const char *endpoint, int64_t created_ms, const char *payload, size_t len);
 
 /* Record an attempt's outcome for id (durable on return). 0, -ENOENT, -EIO, -EROFS. */
 int le_outbox_set(le_outbox_t *ob, const char *id, le_ob_state_t state, uint32_t attempts,
                   int64_t next_ms, const char *reason, int64_t at_ms);
+
+/* An operator's retry: a dead, dropped or pending item becomes pending with no attempts,
+ * due now, its age counted from now. 0, -ENOENT, -EALREADY (delivered), -EIO, -EROFS. */
+int le_outbox_retry(le_outbox_t *ob, const char *id, int64_t now_ms);
+
+/* An operator's drop: a pending or dead item is never tried again. 0, -ENOENT, -EALREADY
+ * (delivered or dropped), -EIO, -EROFS. */
+int le_outbox_drop(le_outbox_t *ob, const char *id, int64_t now_ms);
+
+/* Erase every item whose lead is one of leads[0..n) and rewrite the files without them.
+ * Returns the number erased, or -EIO / -EROFS. */
+int le_outbox_erase(le_outbox_t *ob, const char *const *leads, size_t n);
 
 /* How many items are in state s. */
 size_t le_outbox_count(le_outbox_t *ob, le_ob_state_t s);
@@ -71,5 +96,12 @@ size_t le_outbox_count(le_outbox_t *ob, le_ob_state_t s);
  * during the call (the outbox is locked meanwhile: do not call back into it). */
 typedef int (*le_outbox_visit_cb)(void *ud, const le_ob_item_t *it);
 int le_outbox_each(le_outbox_t *ob, le_outbox_visit_cb cb, void *ud);
+
+/* The same over the pending items only, in the order added (cheap when most are delivered). */
+int le_outbox_each_pending(le_outbox_t *ob, le_outbox_visit_cb cb, void *ud);
+
+/* A copy of the item with id (free with le_ob_item_free). 0 or -ENOENT. */
+int le_outbox_get(le_outbox_t *ob, const char *id, le_ob_item_t *out);
+void le_ob_item_free(le_ob_item_t *it);
 
 #endif

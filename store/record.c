@@ -10,8 +10,8 @@
  *     "v"    uint             -                 record version, 1; always present
  *     "t"    int              time_ms           server receive time, Unix ms
  *     "ct"   int              client_ts_ms      the client's own timestamp
- *     "ty"   uint 0..255      type              1 pageview, 2 event, 3 form
- *     "src"  uint 0..255      source            1 pixel, 2 beacon, 3 form
+ *     "ty"   uint 0..255      type              1 pageview, 2 event, 3 form, 4 status, 5 erase
+ *     "src"  uint 0..255      source            1 pixel, 2 beacon, 3 form, 4 admin
  *     "ik"   uint 0..255      id_kind           1 visitor cookie, 2 cookieless
  *     "id"   str <= 32 bytes  id                hex visitor or cookieless id
  *     "c"    bool             consent           written only when true
@@ -875,6 +875,10 @@ static const char *type_name(uint8_t t) {
             return "event";
         case LE_EV_FORM:
             return "form";
+        case LE_EV_STATUS:
+            return "status";
+        case LE_EV_ERASE:
+            return "erase";
         default:
             return NULL;
     }
@@ -888,6 +892,8 @@ static const char *source_name(uint8_t s) {
             return "beacon";
         case LE_SRC_FORM:
             return "form";
+        case LE_SRC_ADMIN:
+            return "admin";
         default:
             return NULL;
     }

@@ -428,9 +428,205 @@ static void test_snapshot_under_changed_rules(void **state) {
     cfg = saved;
 }
 
+static le_apply_t status(le_engine_t *e, const char *lead, const char *stage, int64_t t,
+                         const char *bant, const char *reason) {
+    le_event_t ev;
+    le_kv_t props[2];
+    memset(&ev, 0, sizeof(ev));
+    ev.type = LE_EV_STATUS;
+    ev.source = LE_SRC_ADMIN;
+    ev.time_ms = t;
+    snprintf(ev.id, sizeof(ev.id), "%s", lead);
+    ev.name = le_str(stage);
+    if (bant) props[ev.nprops++] = (le_kv_t){le_str("bant"), le_str(bant)};
+    if (reason) props[ev.nprops++] = (le_kv_t){le_str("reason"), le_str(reason)};
+    ev.props = props;
+    le_apply_t out;
+    le_engine_apply(e, &ev, &out);
+    return out;
+}
+
+static le_apply_t erase(le_engine_t *e, const char *id, int64_t t) {
+    le_event_t ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.type = LE_EV_ERASE;
+    ev.source = LE_SRC_ADMIN;
+    ev.time_ms = t;
+    snprintf(ev.id, sizeof(ev.id), "%s", id);
+    le_apply_t out;
+    le_engine_apply(e, &ev, &out);
+    return out;
+}
+
+/* Stage updates, BANT, the SLA breach mark, recycling with its cool-down, the funnel, and a
+ * snapshot that keeps all of it. */
+static void test_lifecycle_and_funnel(void **state) {
+    (void)state;
+    le_engine_t *e = engine();
+    char lead[4][33];
+    for (unsigned i = 0; i < 4; i++) {
+        char email[64];
+        snprintf(email, sizeof(email), "p%u@acme.example", i);
+        pv(e, 10 + i, "https://x.example/pricing", T0, false, false);
+        pv(e, 10 + i, "https://x.example/product/a", T0 + 60000, false, false);
+        le_apply_t a = demo(e, 10 + i, email, T0 + 120000, false);
+        assert_true(a.mql);
+        assert_int_equal(a.cycle, 1);
+        memcpy(lead[i], a.lead, 33);
+    }
+    le_stage_t st;
+    uint32_t cycle, mql_at;
+    assert_int_equal(le_engine_stage(e, lead[0], &st, &cycle, &mql_at), 0);
+    assert_int_equal(st, LE_STAGE_MQL);
+    assert_int_equal(cycle, 1);
+    assert_int_equal(mql_at, (uint32_t)((T0 + 120000) / 1000));
+
+    /* lead 0: accepted after 10 minutes, TQL with BANT, won; lead 1 accepted after 30 min;
+     * lead 2 breached, then rejected; lead 3 untouched */
+    int64_t m = T0 + 120000;
+    assert_true(status(e, lead[0], "TAL", m + 600000, NULL, NULL).status);
+    assert_true(status(e, lead[0], "tql", m + 700000, "budget, need", NULL).status);
+    assert_true(status(e, lead[0], "won", m + 800000, NULL, NULL).status);
+    assert_true(status(e, lead[1], "accepted", m + 1800000, NULL, NULL).status);
+    assert_true(status(e, lead[2], "breach", m + 3600000, NULL, NULL).breach);
+    assert_false(status(e, lead[2], "breach", m + 3700000, NULL, NULL).breach); /* once */
+    assert_true(status(e, lead[2], "rejected", m + 3800000, NULL, "no budget").status);
+    assert_true(status(e, "ffffffffffffffffffffffffffffffff", "sal", m, NULL, NULL).unknown_lead);
+    assert_true(status(e, lead[3], "promoted", m, NULL, NULL).unknown_lead);
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_engine_describe(e, lead[0], 0, &out), 0);
+    assert_non_null(strstr(le_buf_cstr(&out), "\"stage\":\"won\""));
+    assert_non_null(strstr(le_buf_cstr(&out), "\"bant\":[\"budget\",\"need\"]"));
+    assert_non_null(strstr(le_buf_cstr(&out), "\"journey\":[{\"url\":\"https://x.example/"));
+    assert_non_null(strstr(le_buf_cstr(&out), "\"company_key\":\"acme\""));
+    le_buf_reset(&out);
+    assert_int_equal(le_engine_describe(e, lead[2], 0, &out), 0);
+    assert_non_null(strstr(le_buf_cstr(&out), "\"reason\":\"no budget\""));
+    assert_non_null(strstr(le_buf_cstr(&out), "\"sla_breached\":true"));
+
+    le_buf_reset(&out);
+    uint32_t from = (uint32_t)(T0 / 1000), to = from + 86400;
+    le_engine_funnel(e, from, to, &out);
+    const char *f = le_buf_cstr(&out);
+    assert_non_null(strstr(f, "\"cohort\":{\"mql\":4,\"accepted\":2,\"tql\":1,\"sal\":1,\"sql\":1,"
+                              "\"won\":1,\"lost\":0,\"recycled\":0,\"rejected\":1,\"breach\":1}"));
+    assert_non_null(strstr(f, "\"mql_to_accepted\":0.5"));
+    assert_non_null(strstr(f, "\"time_to_accept\":{\"n\":2,\"median_s\":600,\"p90_s\":1800}"));
+    assert_non_null(strstr(f, "\"sla_breaches\":1"));
+    le_buf_reset(&out);
+    le_engine_funnel(e, to, to + 86400, &out); /* nothing then */
+    assert_non_null(strstr(le_buf_cstr(&out), "\"cohort\":{\"mql\":0"));
+
+    le_buf_reset(&out);
+    le_engine_leads(e, LE_STAGE_MQL, 100, to, &out);
+    assert_non_null(strstr(le_buf_cstr(&out), lead[3]));
+    assert_null(strstr(le_buf_cstr(&out), lead[0]));
+
+    /* recycled: a new MQL (cycle 2) only after mql.recycle_cooldown (30 days by default) */
+    assert_true(status(e, lead[1], "recycled", m + 86400000, NULL, NULL).status);
+    int64_t later = m + 86400000 + 3600000;
+    assert_false(pv(e, 11, "https://x.example/pricing", later, false, false).mql);
+    later = m + 86400000 + 31LL * 86400000;
+    le_apply_t a = {0};
+    for (int i = 0; i < 6 && !a.mql; i++) /* the score decayed over a month: earn it again */
+        a = pv(e, 11, "https://x.example/pricing", later + i * 86400000LL, false, false);
+    assert_true(a.mql);
+    assert_int_equal(a.cycle, 2);
+    assert_false(pv(e, 11, "https://x.example/pricing", later + 9 * 86400000LL, false, false).mql);
+
+    /* a snapshot keeps the lifecycle */
+    le_engine_t *b = engine();
+    le_buf_t s1 = LE_BUF_INIT, s2 = LE_BUF_INIT;
+    le_engine_save(e, &s1);
+    const char *why = NULL;
+    assert_int_equal(le_engine_load(b, s1.data, s1.len, &why), 0);
+    le_engine_save(b, &s2);
+    assert_int_equal(s1.len, s2.len);
+    assert_memory_equal(s1.data, s2.data, s1.len);
+    le_buf_reset(&out);
+    le_engine_funnel(b, from, to, &out);
+    assert_non_null(strstr(le_buf_cstr(&out), "\"sla_breaches\":1"));
+    le_buf_free(&s1);
+    le_buf_free(&s2);
+    le_buf_free(&out);
+    le_engine_free(b);
+    le_engine_free(e);
+}
+
+/* Erasure: a contact goes with its visitors and its place in the account; another contact
+ * keeps working (it may have moved into the erased one's slot); a visitor id of a linked
+ * visitor erases the whole person; an unknown id is reported. */
+static void test_erase(void **state) {
+    (void)state;
+    le_engine_t *e = engine();
+    journey(e, 1, "a@acme.example", false, false);
+    journey(e, 2, "b@acme.example", false, false);
+    pv(e, 3, "https://x.example/product", T0, false, false); /* a second device of b */
+    demo(e, 3, "b@acme.example", T0 + 1000, false);
+    journey(e, 4, "c@acme.example", false, false);
+    pv(e, 5, "https://x.example/pricing", T0, false, false); /* anonymous */
+    le_engine_stats_t st;
+    le_engine_stats(e, &st);
+    assert_int_equal(st.contacts, 3);
+    assert_int_equal(st.visitors, 5);
+
+    char bid[33];
+    bool is_contact;
+    assert_int_equal(le_engine_resolve(e, "b@acme.example", bid, &is_contact), 0);
+    assert_true(is_contact);
+    char v3[33];
+    snprintf(v3, sizeof(v3), "%032x", 3);
+    le_apply_t a = erase(e, v3, T0 + 9000); /* b's second device: b goes whole */
+    assert_true(a.erased);
+    assert_string_equal(a.lead, bid);
+    assert_int_equal(a.nerased_vids, 2);
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_engine_describe(e, "b@acme.example", 0, &out), -ENOENT);
+    char v2[33];
+    snprintf(v2, sizeof(v2), "%032x", 2);
+    assert_int_equal(le_engine_describe(e, v2, 0, &out), -ENOENT);
+    /* c moved into b's slot and still works */
+    assert_int_equal(le_engine_describe(e, "c@acme.example", 0, &out), 0);
+    le_buf_reset(&out);
+    pv(e, 4, "https://x.example/pricing", T0 + 86400000LL * 2, false, false);
+    char v4[33];
+    snprintf(v4, sizeof(v4), "%032x", 4);
+    assert_int_equal(le_engine_describe(e, v4, 0, &out), 0);
+    assert_non_null(strstr(le_buf_cstr(&out), "c@acme.example"));
+    le_engine_stats(e, &st);
+    assert_int_equal(st.contacts, 2);
+    assert_int_equal(st.visitors, 3);
+    /* anonymous visitor */
+    char v5[33];
+    snprintf(v5, sizeof(v5), "%032x", 5);
+    a = erase(e, v5, T0 + 9000);
+    assert_true(a.erased);
+    assert_int_equal(a.nerased_vids, 1);
+    assert_true(erase(e, v5, T0 + 9000).unknown_lead);
+    /* the same address comes back as a new contact, with nothing of the old one */
+    a = demo(e, 9, "b@acme.example", T0 + 86400000LL * 3, false);
+    assert_true(a.linked);
+    le_buf_reset(&out);
+    assert_int_equal(le_engine_describe(e, "b@acme.example", 0, &out), 0);
+    assert_non_null(strstr(le_buf_cstr(&out),
+                           "\"visitors\":[{\"visitor\":\"00000000000000000000000000000009\""));
+    /* snapshot after erasures loads */
+    le_engine_t *b = engine();
+    le_buf_t s1 = LE_BUF_INIT;
+    le_engine_save(e, &s1);
+    const char *why = NULL;
+    assert_int_equal(le_engine_load(b, s1.data, s1.len, &why), 0);
+    le_buf_free(&s1);
+    le_buf_free(&out);
+    le_engine_free(b);
+    le_engine_free(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_journey_one_mql),
+        cmocka_unit_test(test_lifecycle_and_funnel),
+        cmocka_unit_test(test_erase),
         cmocka_unit_test(test_suppressed_journeys),
         cmocka_unit_test(test_second_device_merges),
         cmocka_unit_test(test_flood_stays_bounded),

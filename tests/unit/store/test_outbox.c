@@ -72,12 +72,12 @@ static void test_reopen_keeps_items_and_states(void **state) {
     char *dir = tmpdir();
     le_outbox_t *ob = open_ok(dir);
     const char *p1 = "{\"id\":\"a-1\"}";
-    assert_int_equal(le_outbox_add(ob, "a-1", "mql", "lead-a", 1000, p1, strlen(p1)), 0);
-    assert_int_equal(le_outbox_add(ob, "b-1", "mql", "lead-b", 2000, "{}", 2), 0);
-    assert_int_equal(le_outbox_add(ob, "c-1", "mqa", "acct-c", 3000, "{}", 2), 0);
+    assert_int_equal(le_outbox_add(ob, "a-1", "mql", "lead-a", "crm", 1000, p1, strlen(p1)), 0);
+    assert_int_equal(le_outbox_add(ob, "b-1", "mql", "lead-b", "crm", 2000, "{}", 2), 0);
+    assert_int_equal(le_outbox_add(ob, "c-1", "mqa", "acct-c", "crm", 3000, "{}", 2), 0);
     off_t size = seg_size(dir);
     /* the same id again: nothing changes, nothing is written */
-    assert_int_equal(le_outbox_add(ob, "a-1", "mql", "lead-a", 9999, "{\"x\":1}", 7), 1);
+    assert_int_equal(le_outbox_add(ob, "a-1", "mql", "lead-a", "crm", 9999, "{\"x\":1}", 7), 1);
     assert_int_equal(seg_size(dir), size);
     assert_int_equal(le_outbox_set(ob, "a-1", LE_OB_DELIVERED, 1, 0, NULL, 1500), 0);
     assert_int_equal(le_outbox_set(ob, "b-1", LE_OB_PENDING, 3, 60000, "HTTP 503", 2500), 0);
@@ -112,7 +112,7 @@ static void test_fields_survive(void **state) {
     char *dir = tmpdir();
     le_outbox_t *ob = open_ok(dir);
     const char *body = "{\"lead\":{\"email\":\"x@y.example\"},\"scores\":[1,2,3]}";
-    assert_int_equal(le_outbox_add(ob, "b-1", "mql", "lead-b", 2000, body, strlen(body)), 0);
+    assert_int_equal(le_outbox_add(ob, "b-1", "mql", "lead-b", "crm", 2000, body, strlen(body)), 0);
     assert_int_equal(le_outbox_set(ob, "b-1", LE_OB_PENDING, 2, 61000, "timeout", 3000), 0);
     le_outbox_close(ob);
     ob = open_ok(dir);
@@ -134,7 +134,7 @@ static void test_torn_tail_and_foreign_record(void **state) {
     (void)state;
     char *dir = tmpdir();
     le_outbox_t *ob = open_ok(dir);
-    assert_int_equal(le_outbox_add(ob, "a-1", "mql", "l", 1, "{}", 2), 0);
+    assert_int_equal(le_outbox_add(ob, "a-1", "mql", "l", "crm", 1, "{}", 2), 0);
     le_outbox_close(ob);
     char p[512];
     snprintf(p, sizeof(p), "%s/events-00000001.log", dir);
@@ -170,7 +170,7 @@ static void *adder(void *arg) {
     for (int i = 0; i < 200; i++) {
         char id[32];
         snprintf(id, sizeof(id), "t%d-%03d", a->t, i);
-        if (le_outbox_add(a->ob, id, "mql", "l", i, "{}", 2) != 0) abort();
+        if (le_outbox_add(a->ob, id, "mql", "l", NULL, i, "{}", 2) != 0) abort();
     }
     return NULL;
 }
@@ -195,11 +195,11 @@ static void test_readonly(void **state) {
     char *dir = tmpdir();
     le_outbox_t *ob = open_ok(dir), *ro = NULL;
     char *msg = NULL;
-    assert_int_equal(le_outbox_add(ob, "a-1", "mql", "l", 1, "{}", 2), 0);
+    assert_int_equal(le_outbox_add(ob, "a-1", "mql", "l", "crm", 1, "{}", 2), 0);
     /* beside the writer */
     assert_int_equal(le_outbox_open_readonly(dir, &ro, &msg), 0);
     assert_int_equal(le_outbox_count(ro, LE_OB_PENDING), 1);
-    assert_int_equal(le_outbox_add(ro, "b-1", "mql", "l", 1, "{}", 2), -EROFS);
+    assert_int_equal(le_outbox_add(ro, "b-1", "mql", "l", NULL, 1, "{}", 2), -EROFS);
     assert_int_equal(le_outbox_set(ro, "a-1", LE_OB_DEAD, 1, 0, NULL, 1), -EROFS);
     le_outbox_close(ro);
     le_outbox_close(ob);
@@ -212,6 +212,70 @@ static void test_readonly(void **state) {
     rmtree(dir);
 }
 
+/* Does any file under dir hold needle? */
+static bool dir_holds(const char *dir, const char *needle) {
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "grep -rqa '%s' '%s' 2>/dev/null", needle, dir);
+    return system(cmd) == 0;
+}
+
+/* An operator's retry and drop; erasure takes the items of a lead out of memory and off the
+ * disk (the files are rewritten), and survives a reopen; the rest stays as it was. */
+static void test_retry_drop_erase(void **state) {
+    (void)state;
+    char *dir = tmpdir();
+    le_outbox_t *ob = open_ok(dir);
+    assert_int_equal(le_outbox_add(ob, "a-1", "mql", "lead-a", "crm", 1000,
+                                   "{\"email\":\"secret-a@x.example\"}", 31),
+                     0);
+    assert_int_equal(le_outbox_add(ob, "b-1", "mql", "lead-b", "crm", 2000, "{\"b\":1}", 7), 0);
+    assert_int_equal(le_outbox_add(ob, "a-2", "mql", "lead-a", "crm", 3000,
+                                   "{\"email\":\"secret-a@x.example\"}", 31),
+                     0);
+    assert_int_equal(le_outbox_set(ob, "b-1", LE_OB_DEAD, 4, 0, "HTTP 400", 2500), 0);
+    assert_int_equal(le_outbox_retry(ob, "b-1", 50000), 0);
+    le_ob_item_t it;
+    assert_int_equal(le_outbox_get(ob, "b-1", &it), 0);
+    assert_int_equal(it.state, LE_OB_PENDING);
+    assert_int_equal(it.attempts, 0);
+    assert_int_equal(it.since_ms, 50000);
+    assert_string_equal(it.endpoint, "crm");
+    le_ob_item_free(&it);
+    assert_int_equal(le_outbox_retry(ob, "nope", 1), -ENOENT);
+    assert_int_equal(le_outbox_set(ob, "a-1", LE_OB_DELIVERED, 1, 0, NULL, 1100), 0);
+    assert_int_equal(le_outbox_retry(ob, "a-1", 1), -EALREADY);
+    assert_int_equal(le_outbox_drop(ob, "a-1", 1), -EALREADY);
+    assert_int_equal(le_outbox_drop(ob, "b-1", 60000), 0);
+    assert_int_equal(le_outbox_drop(ob, "b-1", 60000), -EALREADY);
+    assert_true(dir_holds(dir, "secret-a@x.example"));
+
+    const char *leads[] = {"lead-a"};
+    assert_int_equal(le_outbox_erase(ob, leads, 1), 2);
+    assert_int_equal(le_outbox_get(ob, "a-1", &it), -ENOENT);
+    assert_false(dir_holds(dir, "secret-a@x.example"));
+    /* the outbox still works after the rewrite */
+    assert_int_equal(le_outbox_add(ob, "c-1", "mql", "lead-c", "crm", 4000, "{}", 2), 0);
+    le_outbox_close(ob);
+    ob = open_ok(dir);
+    assert_int_equal(le_outbox_get(ob, "a-2", &it), -ENOENT);
+    assert_int_equal(le_outbox_get(ob, "b-1", &it), 0);
+    assert_int_equal(it.state, LE_OB_DROPPED);
+    assert_int_equal(it.since_ms, 50000);
+    le_ob_item_free(&it);
+    assert_int_equal(le_outbox_count(ob, LE_OB_PENDING), 1);
+    assert_int_equal(le_outbox_erase(ob, leads, 1), 0);
+    le_outbox_close(ob);
+
+    /* a crash after the rewrite was complete but before the swap: opening finishes it */
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s.new' && rm -f '%s'/*", dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    ob = open_ok(dir);
+    assert_int_equal(le_outbox_count(ob, LE_OB_PENDING), 1);
+    le_outbox_close(ob);
+    rmtree(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reopen_keeps_items_and_states),
@@ -219,6 +283,7 @@ int main(void) {
         cmocka_unit_test(test_torn_tail_and_foreign_record),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_readonly),
+        cmocka_unit_test(test_retry_drop_erase),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
