@@ -531,11 +531,6 @@ static void ring_wipe(le_engine_t *e, const uint8_t id[16]) {
         }
 }
 
-static int by_at(const void *a, const void *b) {
-    const step_t *x = a, *y = b;
-    return x->at < y->at ? -1 : x->at > y->at;
-}
-
 /* A visitor's anonymous page views join the journey of the contact it is linked to (in time
  * order, the latest JOURNEY kept). */
 static void ring_to_contact(le_engine_t *e, const uint8_t id[16], contact_t *c) {
@@ -550,12 +545,24 @@ static void ring_to_contact(le_engine_t *e, const uint8_t id[16], contact_t *c) 
         all[n++] = c->journey[k % JOURNEY];
         c->journey[k % JOURNEY] = (step_t){0};
     }
-    for (uint32_t k = 0; k < JOURNEY && pos1; k++) {
+    uint32_t first = n;
+    for (uint32_t k = 0; k < JOURNEY && pos1; k++) { /* newest first */
         const struct ring_step *st = &e->ring[pos1 - 1];
         all[n++] = (step_t){le_xstrdup(st->url), st->at};
         pos1 = ring_live(e, st->prev, key, st->seq);
     }
-    qsort(all, n, sizeof(*all), by_at);
+    for (uint32_t i = first, j = n - 1; i < j; i++, j--) { /* oldest first */
+        step_t x = all[i];
+        all[i] = all[j];
+        all[j] = x;
+    }
+    /* a stable sort by time: steps of the same second keep their order */
+    for (uint32_t i = 1; i < n; i++)
+        for (uint32_t j = i; j > 0 && all[j - 1].at > all[j].at; j--) {
+            step_t x = all[j];
+            all[j] = all[j - 1];
+            all[j - 1] = x;
+        }
     uint32_t skip = n > JOURNEY ? n - JOURNEY : 0;
     for (uint32_t k = 0; k < skip; k++) free(all[k].url);
     for (uint32_t k = 0; k < JOURNEY; k++) c->journey[k] = (step_t){0};

@@ -1,15 +1,28 @@
 /*
- * outbox_cmd.c: `leadedge outbox list [-c FILE] [--json] [--state pending|delivered|dead]`,
- * the MQL and MQA hand-offs in <data_dir>/outbox, read from the files (a running server may
- * have them open), one per line: a short summary, or with --json one object each with the
- * payload.
+ * outbox_cmd.c: `leadedge outbox list|retry ID|drop ID`.
+ *
+ * list: the MQL and MQA hand-offs in <data_dir>/outbox, read from the files (a running server
+ * may have them open), one per line: a short summary, or with --json one object each with the
+ * payload. retry: a dead (or dropped, or waiting) item is sent again at once, its age counted
+ * anew; drop: a pending or dead item is never sent. With a server running (it holds the
+ * outbox's lock) retry and drop go through its admin API (admin.listen, admin.token), so the
+ * delivery loop sees them at once; otherwise they are written to the files.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <event2/http.h>
 
 #include "cli.h"
 #include "config.h"
@@ -18,7 +31,9 @@
 int le_outbox_main(int argc, char **argv);
 
 #define OUTBOX_USAGE                                                                               \
-    "usage: leadedge outbox list [-c FILE] [--json] [--state pending|delivered|dead]\n"
+    "usage: leadedge outbox list [-c FILE] [--json] [--state pending|delivered|dead|dropped]\n"    \
+    "       leadedge outbox retry ID [-c FILE]\n"                                                  \
+    "       leadedge outbox drop ID [-c FILE]\n"
 
 typedef struct {
     bool json;
@@ -52,6 +67,7 @@ static int print_item(void *ud, const le_ob_item_t *it) {
     json_object_set_new(o, "id", json_string(it->id));
     json_object_set_new(o, "type", it->type ? json_string(it->type) : json_null());
     json_object_set_new(o, "lead", it->lead ? json_string(it->lead) : json_null());
+    json_object_set_new(o, "endpoint", it->endpoint ? json_string(it->endpoint) : json_null());
     json_object_set_new(o, "state", json_string(le_ob_state_name(it->state)));
     json_object_set_new(o, "attempts", json_integer(it->attempts));
     json_object_set_new(o, "created_at", json_string(created));
@@ -65,6 +81,112 @@ static int print_item(void *ud, const le_ob_item_t *it) {
     free(s);
     json_decref(o);
     return 0;
+}
+
+/* Is a server holding the outbox (its directory's lock)? */
+static bool server_running(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool busy = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return busy;
+}
+
+/* POST path to the admin API; prints the answer's body; the HTTP status, or -1. */
+static int admin_post(const le_config_t *cfg, const char *path) {
+    char host[LE_LISTEN_HOST_MAX];
+    uint16_t port;
+    if (le_listen_parse(cfg->admin.listen, host, &port) != 0) return -1;
+    struct sockaddr_storage ss = {0};
+    socklen_t sl;
+    if (strchr(host, ':')) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) return -1;
+        if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr)) a->sin6_addr = in6addr_loopback;
+        sl = sizeof(*a);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(port);
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1) return -1;
+        if (a->sin_addr.s_addr == htonl(INADDR_ANY)) a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sl = sizeof(*a);
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct timeval tv = {15, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&ss, sl) != 0) {
+        close(fd);
+        return -1;
+    }
+    char *req = le_strf("POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                        "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                        path, cfg->admin.listen, cfg->admin.token ? cfg->admin.token : "");
+    size_t len = strlen(req), off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, req + off, len - off);
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+    free(req);
+    le_buf_t in = LE_BUF_INIT;
+    char chunk[4096];
+    ssize_t r;
+    while (in.len < 65536 && (r = read(fd, chunk, sizeof(chunk))) > 0)
+        le_buf_append(&in, chunk, (size_t)r);
+    close(fd);
+    int status = -1;
+    const char *text = le_buf_cstr(&in);
+    if (sscanf(text, "HTTP/1.%*d %d", &status) != 1) status = -1;
+    const char *body = strstr(text, "\r\n\r\n");
+    if (body) fputs(body + 4, status == 200 ? stdout : stderr);
+    le_buf_free(&in);
+    return status;
+}
+
+static int outbox_op(const le_config_t *cfg, bool retry, const char *id) {
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/outbox", cfg->store.data_dir);
+    if (server_running(dir)) {
+        char *enc = evhttp_encode_uri(id);
+        char *path = le_strf("/v1/outbox/%s/%s", enc, retry ? "retry" : "drop");
+        free(enc);
+        int status = admin_post(cfg, path);
+        free(path);
+        if (status < 0) {
+            fprintf(stderr,
+                    "leadedge: a server holds the outbox, but its admin API on %s did "
+                    "not answer\n",
+                    cfg->admin.listen);
+            return 1;
+        }
+        return status == 200 ? 0 : 1;
+    }
+    le_outbox_t *ob;
+    char *msg = NULL;
+    if (le_outbox_open(dir, &ob, &msg) != 0) {
+        fprintf(stderr, "leadedge: %s\n", msg ? msg : "cannot open the outbox");
+        free(msg);
+        return 1;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int rc = retry ? le_outbox_retry(ob, id, now) : le_outbox_drop(ob, id, now);
+    le_outbox_close(ob);
+    if (rc == 0) {
+        printf("{\"state\":\"%s\"}\n", retry ? "pending" : "dropped");
+        return 0;
+    }
+    fprintf(stderr, "leadedge: %s: %s\n", id,
+            rc == -ENOENT     ? "no outbox item with that id"
+            : rc == -EALREADY ? (retry ? "already delivered" : "already delivered or dropped")
+                              : strerror(-rc));
+    return 1;
 }
 
 int le_outbox_main(int argc, char **argv) {
@@ -88,7 +210,7 @@ int le_outbox_main(int argc, char **argv) {
                 l.json = true;
                 break;
             case 's':
-                for (int s = LE_OB_PENDING; s <= LE_OB_DEAD; s++)
+                for (int s = LE_OB_PENDING; s <= LE_OB_DROPPED; s++)
                     if (strcmp(optarg, le_ob_state_name((le_ob_state_t)s)) == 0) l.state = s;
                 if (l.state < 0) {
                     fputs(OUTBOX_USAGE, stderr);
@@ -103,12 +225,20 @@ int le_outbox_main(int argc, char **argv) {
                 return 2;
         }
     }
-    if (optind != argc - 1 || strcmp(argv[optind], "list") != 0) {
+    bool list = optind == argc - 1 && strcmp(argv[optind], "list") == 0;
+    bool op = optind == argc - 2 &&
+              (strcmp(argv[optind], "retry") == 0 || strcmp(argv[optind], "drop") == 0);
+    if (!list && !op) {
         fputs(OUTBOX_USAGE, stderr);
         return 2;
     }
     le_config_t *cfg = le_cli_config(path);
     if (!cfg) return 1;
+    if (op) {
+        int rc = outbox_op(cfg, strcmp(argv[optind], "retry") == 0, argv[optind + 1]);
+        le_config_unref(cfg);
+        return rc;
+    }
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/outbox", cfg->store.data_dir);
     le_config_unref(cfg);

@@ -4,6 +4,7 @@
 #include "scorer.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -12,12 +13,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "deliver.h"
 #include "engine.h"
 #include "lists.h"
 #include "log.h"
 #include "outbox.h"
+#include "payload.h"
 #include "record.h"
 #include "replay.h"
+#include "route.h"
 #include "rules.h"
 #include "snapshot.h"
 
@@ -36,8 +40,14 @@ struct le_scorer_s {
     bool running;
     atomic_bool stop;
     uint64_t next_snapshot_ms;
-    le_replay_buf_t rb;  /* decoding room for the replay loop */
-    le_outbox_t *outbox; /* MQL hand-offs (live server only: the CLI never writes it) */
+    le_replay_buf_t rb;     /* decoding room for the replay loop */
+    le_outbox_t *outbox;    /* MQL hand-offs (live server only: the CLI never writes it) */
+    le_routes_t *routes;    /* routing.routes, compiled (this thread's) */
+    void (*notify)(void *); /* told after every hand-off (the delivery loop's kick) */
+    void *notify_ud;
+    pthread_cond_t applied_cv; /* signalled after every batch (le_scorer_wait_applied) */
+    bool snapshot_soon;        /* an erasure: the snapshot on disk still holds the person */
+    char *dead_letter;
     atomic_uint_fast64_t applied, mqls, mqas, snapshots, snapshot_failures, log_errors;
     atomic_uint_fast64_t handed_off, outbox_failures;
 };
@@ -61,18 +71,39 @@ static le_domains_t *load_list(const char *path, const char *builtin, unsigned l
     return d;
 }
 
-/* After each applied event: counters and the log lines of decisions. */
 /* Write an MQL or MQA to the outbox, durably, before anything else is told. Its id is
  * stable (lead and cycle, or account and "mqa"), so the same decision replayed after a crash
- * is recognised and not added twice. The payload describes the lead as of the event. */
+ * is recognised and not added twice. The payload (forward/payload.h) describes the lead as of
+ * the event, routed by routing.routes (no routes: the first endpoint). */
 static void hand_off(le_scorer_t *s, const le_event_t *ev, const char *type, const char *id,
                      const char *lead) {
-    le_buf_t body = LE_BUF_INIT, desc = LE_BUF_INIT;
+    const le_config_t *cfg = s->cfg;
+    le_buf_t desc = LE_BUF_INIT;
     uint32_t at = ev->time_ms > 0 ? (uint32_t)(ev->time_ms / 1000) : 0;
     if (le_engine_describe(s->eng, lead, at, &desc) != 0) le_buf_append(&desc, "null", 4);
-    le_buf_printf(&body, "{\"id\":\"%s\",\"type\":\"%s\",\"created_at_ms\":%lld,\"lead\":%s}", id,
-                  type, (long long)ev->time_ms, le_buf_cstr(&desc));
-    int rc = le_outbox_add(s->outbox, id, type, lead, NULL, ev->time_ms, body.data, body.len);
+    json_t *d = json_loadb(desc.data, desc.len, 0, NULL);
+    le_payload_meta_t m = {
+        .id = id,
+        .type = type,
+        .created_ms = ev->time_ms,
+        .sla_due_ms =
+            strcmp(type, "mql") == 0 ? ev->time_ms + (int64_t)cfg->sla.accept_within_ms : 0,
+        .journey = cfg->crm.journey,
+        .consent_basis =
+            cfg->privacy.consent == LE_CONSENT_REQUIRED ? "consent" : "legitimate_interest"};
+    json_t *p = le_payload_build(d, &m);
+    json_decref(d);
+    const le_routeconf_t *r = s->routes ? le_routes_pick(s->routes, p) : NULL;
+    le_routeconf_t dflt = {.name = (char *)"default"};
+    if (!r && cfg->crm.nendpoints) {
+        dflt.endpoint = cfg->crm.endpoints[0].name;
+        r = &dflt;
+    }
+    if (r) le_payload_set_route(p, r);
+    char *body = le_payload_dump(p);
+    json_decref(p);
+    int rc = le_outbox_add(s->outbox, id, type, lead, r ? r->endpoint : NULL, ev->time_ms, body,
+                           strlen(body));
     if (rc < 0) {
         atomic_fetch_add(&s->outbox_failures, 1);
         le_log(LE_LOG_ERROR,
@@ -81,9 +112,35 @@ static void hand_off(le_scorer_t *s, const le_event_t *ev, const char *type, con
                type, id, strerror(-rc));
     } else if (rc == 0) {
         atomic_fetch_add(&s->handed_off, 1);
+        if (s->notify) s->notify(s->notify_ud);
     }
-    le_buf_free(&body);
+    free(body);
     le_buf_free(&desc);
+}
+
+/* An erasure: the person's hand-offs leave the outbox and the dead-letter file, and the
+ * snapshot on disk (which still holds them) is replaced soon. */
+static void erased(le_scorer_t *s, const le_apply_t *out) {
+    size_t n = 1 + out->nerased_vids;
+    char(*ids)[33] = le_xcalloc(n, 33);
+    const char **leads = le_xcalloc(n, sizeof(char *));
+    memcpy(ids[0], out->lead, 33);
+    for (uint32_t i = 0; i < out->nerased_vids; i++) le_hex(ids[i + 1], out->erased_vids[i], 16);
+    for (size_t i = 0; i < n; i++) leads[i] = ids[i];
+    if (s->outbox) {
+        int rc = le_outbox_erase(s->outbox, leads, n);
+        if (rc < 0)
+            le_log(LE_LOG_ERROR, "erase: the outbox could not be rewritten: %s", strerror(-rc));
+        rc = le_dead_letter_erase(s->dead_letter, leads, n);
+        if (rc < 0)
+            le_log(LE_LOG_ERROR, "erase: the dead-letter file could not be rewritten: %s",
+                   strerror(-rc));
+    }
+    if (s->log)
+        le_log(LE_LOG_INFO, "erase: lead %s and %u visitors erased", out->lead, out->nerased_vids);
+    s->snapshot_soon = true;
+    free(ids);
+    free(leads);
 }
 
 static void applied(void *ud, const le_event_t *ev, const le_apply_t *out) {
@@ -107,6 +164,8 @@ static void applied(void *ud, const le_event_t *ev, const le_apply_t *out) {
             hand_off(s, ev, "mqa", id, out->lead);
         }
     }
+    if (out->erased) erased(s, out);
+    if (out->breach && s->log) le_log(LE_LOG_WARN, "sla: lead %s breached the SLA", out->lead);
     if (out->linked && s->log)
         le_log(LE_LOG_INFO, "identity: visitor %s linked to contact %s%s", ev->id, out->lead,
                out->merged ? ", merged with the contact's other visitors" : "");
@@ -180,9 +239,14 @@ static void *run(void *arg) {
             }
             if (n < BATCH) break;
         }
-        if (s->next_snapshot_ms && mono_ms() >= s->next_snapshot_ms) {
+        pthread_mutex_lock(&s->mu);
+        pthread_cond_broadcast(&s->applied_cv);
+        bool soon = s->snapshot_soon;
+        s->snapshot_soon = false;
+        pthread_mutex_unlock(&s->mu);
+        if (soon || (s->next_snapshot_ms && mono_ms() >= s->next_snapshot_ms)) {
             snapshot(s);
-            s->next_snapshot_ms = mono_ms() + interval;
+            if (interval) s->next_snapshot_ms = mono_ms() + interval;
         }
     }
     return NULL;
@@ -192,6 +256,9 @@ int le_scorer_check(const le_config_t *cfg, le_buf_t *err) {
     le_rules_t *rules = NULL;
     int rc = le_rules_build(cfg, &rules, err);
     le_rules_free(rules);
+    le_routes_t *routes = NULL;
+    if (le_routes_build(cfg, &routes, err) != 0) rc = LE_EINVAL;
+    le_routes_free(routes);
     le_domains_t *fm = load_list(cfg->identity.freemail_domains, le_builtin_freemail,
                                  le_builtin_freemail_len, "built-in freemail list", err);
     le_domains_t *dis = load_list(cfg->identity.disposable_domains, le_builtin_disposable,
@@ -230,11 +297,23 @@ int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scor
     }
     le_buf_free(&err);
 
+    le_routes_t *routes = NULL;
+    if (le_routes_build(cfg, &routes, &err) != 0) {
+        *msg = le_xstrdup(le_buf_cstr(&err));
+        le_buf_free(&err);
+        le_rules_free(rules);
+        le_domains_free(fm);
+        le_domains_free(dis);
+        return LE_EINVAL;
+    }
     le_scorer_t *s = le_xcalloc(1, sizeof(*s));
     s->cfg = le_config_ref(cfg);
     s->log = log;
     s->eng = le_engine_new(cfg, rules, fm, dis);
+    s->routes = routes;
+    s->dead_letter = le_dead_letter_path(cfg);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->applied_cv, NULL);
     le_replay_buf_init(&s->rb);
 
     if (log) {
@@ -321,7 +400,10 @@ void le_scorer_close(le_scorer_t *s) {
     le_logreader_close(s->rd);
     le_outbox_close(s->outbox);
     le_engine_free(s->eng);
+    le_routes_free(s->routes);
+    free(s->dead_letter);
     le_replay_buf_free(&s->rb);
+    pthread_cond_destroy(&s->applied_cv);
     pthread_mutex_destroy(&s->mu);
     le_config_unref(s->cfg);
     free(s);
@@ -386,4 +468,58 @@ void le_scorer_metrics(le_scorer_t *s, le_buf_t *out) {
                   (unsigned long long)atomic_load(&s->handed_off),
                   (unsigned long long)atomic_load(&s->outbox_failures),
                   s->outbox ? le_outbox_count(s->outbox, LE_OB_PENDING) : (size_t)0);
+}
+
+void le_scorer_set_notify(le_scorer_t *s, void (*fn)(void *), void *ud) {
+    pthread_mutex_lock(&s->mu);
+    s->notify = fn;
+    s->notify_ud = ud;
+    pthread_mutex_unlock(&s->mu);
+}
+
+le_outbox_t *le_scorer_outbox(le_scorer_t *s) {
+    return s->outbox;
+}
+
+int le_scorer_wait_applied(le_scorer_t *s, le_logpos_t pos, uint32_t timeout_ms) {
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += timeout_ms / 1000;
+    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (dl.tv_nsec >= 1000000000) dl.tv_sec++, dl.tv_nsec -= 1000000000;
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    while (le_logpos_cmp(s->pos, pos) < 0 && rc == 0)
+        rc = pthread_cond_timedwait(&s->applied_cv, &s->mu, &dl);
+    pthread_mutex_unlock(&s->mu);
+    return rc == 0 ? 0 : -ETIMEDOUT;
+}
+
+int le_scorer_resolve(le_scorer_t *s, const char *key, char id[33], bool *is_contact) {
+    pthread_mutex_lock(&s->mu);
+    int rc = le_engine_resolve(s->eng, key, id, is_contact);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int le_scorer_stage(le_scorer_t *s, const char *id, le_stage_t *stage, uint32_t *cycle,
+                    uint32_t *mql_at) {
+    pthread_mutex_lock(&s->mu);
+    int rc = le_engine_stage(s->eng, id, stage, cycle, mql_at);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void le_scorer_leads(le_scorer_t *s, le_stage_t stage, size_t limit, le_buf_t *out) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    pthread_mutex_lock(&s->mu);
+    le_engine_leads(s->eng, stage, limit, (uint32_t)ts.tv_sec, out);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void le_scorer_funnel(le_scorer_t *s, uint32_t from, uint32_t to, le_buf_t *out) {
+    pthread_mutex_lock(&s->mu);
+    le_engine_funnel(s->eng, from, to, out);
+    pthread_mutex_unlock(&s->mu);
 }

@@ -19,7 +19,9 @@
 
 #include "buf.h"
 #include "config.h"
+#include "engine.h"
 #include "evlog.h"
+#include "outbox.h"
 
 typedef struct le_scorer_s le_scorer_t;
 
@@ -57,5 +59,22 @@ void le_scorer_dump(le_scorer_t *s, le_buf_t *out);
 
 /* Prometheus lines for the scorer's counters and gauges, appended to out. Thread-safe. */
 void le_scorer_metrics(le_scorer_t *s, le_buf_t *out);
+
+/* fn(ud) is called (on the scorer thread) after every item added to the outbox. */
+void le_scorer_set_notify(le_scorer_t *s, void (*fn)(void *), void *ud);
+
+/* The outbox the scorer writes (NULL offline). */
+le_outbox_t *le_scorer_outbox(le_scorer_t *s);
+
+/* Wait until everything up to pos is applied (an admin request's own record). 0 or
+ * -ETIMEDOUT. Thread-safe. */
+int le_scorer_wait_applied(le_scorer_t *s, le_logpos_t pos, uint32_t timeout_ms);
+
+/* Thread-safe wrappers of the engine's lifecycle queries (engine.h). */
+int le_scorer_resolve(le_scorer_t *s, const char *key, char id[33], bool *is_contact);
+int le_scorer_stage(le_scorer_t *s, const char *id, le_stage_t *stage, uint32_t *cycle,
+                    uint32_t *mql_at);
+void le_scorer_leads(le_scorer_t *s, le_stage_t stage, size_t limit, le_buf_t *out);
+void le_scorer_funnel(le_scorer_t *s, uint32_t from, uint32_t to, le_buf_t *out);
 
 #endif

@@ -620,6 +620,17 @@ int le_outbox_each_pending(le_outbox_t *ob, le_outbox_visit_cb cb, void *ud) {
     return rc;
 }
 
+int le_outbox_each_from(le_outbox_t *ob, size_t *from, le_outbox_visit_cb cb, void *ud) {
+    int rc = 0;
+    pthread_mutex_lock(&ob->mu);
+    size_t i = *from;
+    for (; i < ob->n; i++)
+        if ((rc = cb(ud, &ob->items[i])) != 0) break;
+    *from = i;
+    pthread_mutex_unlock(&ob->mu);
+    return rc;
+}
+
 int le_outbox_get(le_outbox_t *ob, const char *id, le_ob_item_t *out) {
     pthread_mutex_lock(&ob->mu);
     le_ob_item_t *it = find(ob, id);

@@ -100,6 +100,10 @@ int le_outbox_each(le_outbox_t *ob, le_outbox_visit_cb cb, void *ud);
 /* The same over the pending items only, in the order added (cheap when most are delivered). */
 int le_outbox_each_pending(le_outbox_t *ob, le_outbox_visit_cb cb, void *ud);
 
+/* Visit items from index *from on, in the order added, until cb returns non-zero; *from is
+ * left at the item cb stopped at (or past the last). An erasure shifts later items down. */
+int le_outbox_each_from(le_outbox_t *ob, size_t *from, le_outbox_visit_cb cb, void *ud);
+
 /* A copy of the item with id (free with le_ob_item_free). 0 or -ENOENT. */
 int le_outbox_get(le_outbox_t *ob, const char *id, le_ob_item_t *out);
 void le_ob_item_free(le_ob_item_t *it);
