@@ -597,6 +597,21 @@ int le_deliver_new(struct event_base *base, le_config_t *cfg, le_outbox_t *ob,
     return 0;
 }
 
+int le_deliver_check(const le_config_t *cfg, le_buf_t *err) {
+    struct event_base *base = event_base_new();
+    ep_t *eps = NULL;
+    size_t n = 0;
+    char *msg = NULL;
+    int rc = make_eps(base, cfg, &eps, &n, &msg);
+    if (rc == 0)
+        free_eps(eps, n);
+    else
+        le_buf_printf(err, "%s: %s\n", cfg->path, msg);
+    free(msg);
+    event_base_free(base);
+    return rc;
+}
+
 void le_deliver_kick(le_deliver_t *d) {
     if (d) event_active(d->scan, EV_TIMEOUT, 0);
 }

@@ -70,6 +70,10 @@ void le_deliver_metrics(le_deliver_t *d, le_buf_t *out);
  * no-op. */
 void le_deliver_free(le_deliver_t *d);
 
+/* Check that a client can be made for every endpoint of cfg (URL, headers, CA file), for
+ * --check-config. 0, or LE_EINVAL with one line per problem appended to err. */
+int le_deliver_check(const le_config_t *cfg, le_buf_t *err);
+
 /* The dead-letter file for cfg: crm.dead_letter, else <data_dir>/dead-letter.jsonl (malloc'd). */
 char *le_dead_letter_path(const le_config_t *cfg);
 

@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "admin.h"
+#include "deliver.h"
 #include "cli.h"
 #include "http.h"
 #include "config.h"
@@ -461,8 +462,8 @@ int main(int argc, char **argv) {
             le_config_unref(cfg);
             return 1;
         }
-        /* and the identity lists the scoring loads */
-        if (le_scorer_check(cfg, &errs) != 0) {
+        /* and the identity lists the scoring loads, the routes, the webhook endpoints */
+        if (le_scorer_check(cfg, &errs) != 0 || le_deliver_check(cfg, &errs) != 0) {
             fprintf(stderr, "%s", le_buf_cstr(&errs));
             le_buf_free(&errs);
             le_enrich_unref(en);
