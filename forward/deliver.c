@@ -460,7 +460,7 @@ static void on_scan(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     le_deliver_t *d = arg;
-    if (d->closing) return;
+    if (d->closing || !d->neps) return; /* no endpoints: MQLs wait in the outbox */
     pass_t p = {.d = d, .now = now_ms(), .next_due = INT64_MAX};
     p.due = le_xcalloc(MAX_DUE, sizeof(char *));
     p.expired = le_xcalloc(MAX_DUE, sizeof(bool));
@@ -592,6 +592,9 @@ int le_deliver_new(struct event_base *base, le_config_t *cfg, le_outbox_t *ob,
     d->sla = event_new(base, -1, EV_PERSIST, on_sla, d);
     struct timeval tick = {0, SLA_TICK_MS * 1000};
     event_add(d->sla, &tick);
+    if (!d->neps)
+        le_log(LE_LOG_WARN, "webhooks: crm.endpoints is empty: MQLs wait in the outbox until an "
+                            "endpoint is configured");
     schedule_scan(d); /* what a previous run left pending */
     *out = d;
     return 0;

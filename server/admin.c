@@ -526,6 +526,9 @@ void le_admin_stop(le_admin_t *a) {
     pthread_join(a->thread, NULL);
     if (a->scorer) le_scorer_set_notify(a->scorer, NULL, NULL);
     le_deliver_free(a->deliver); /* in flight: stays pending, sent again at the next start */
+    /* cancelled DNS lookups report from the loop: let them */
+    event_base_loop(a->base, EVLOOP_NONBLOCK);
+    event_base_loop(a->base, EVLOOP_NONBLOCK);
     evhttp_free(a->http);
     event_base_free(a->base);
     le_config_unref(a->cfg);

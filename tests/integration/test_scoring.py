@@ -185,7 +185,7 @@ class Scoring(unittest.TestCase):
         with open(seg, "rb") as f:
             raw = f.read()
         self.assertEqual(raw.count(("%s-1" % c["id"]).encode()), 2)  # the id and in the payload
-        self.assertIn(b'"kind":"contact"', raw)
+        self.assertIn(b'"email":"olga@acme-industrie.example"', raw)
         # `leadedge outbox list` reads it beside the running server
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1")
         p = subprocess.run([leadedge_bin(), "outbox", "list", "-c", self.srv.cfg_path, "--json"],
@@ -197,7 +197,7 @@ class Scoring(unittest.TestCase):
         self.assertEqual(items[0]["state"], "pending")
         self.assertEqual(items[0]["type"], "mql")
         self.assertEqual(items[0]["payload"]["lead"]["email"], "olga@acme-industrie.example")
-        self.assertTrue(items[0]["payload"]["lead"]["mql"])
+        self.assertEqual(items[0]["payload"]["lead"]["id"], c["id"])
         p = subprocess.run([leadedge_bin(), "outbox", "list", "-c", self.srv.cfg_path, "--state",
                             "delivered"], capture_output=True, timeout=30, env=env)
         self.assertEqual((p.returncode, p.stdout), (0, b""))
