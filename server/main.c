@@ -192,6 +192,11 @@ static void reload(server_t *s) {
     le_log_set_level((le_log_level_t)cfg->log.level);
     for (uint32_t i = 0; i < s->nworkers; i++) le_worker_set_config(s->workers[i], cfg);
     if (s->admin) le_admin_set_config(s->admin, cfg);
+    char *msg = NULL;
+    if (s->scorer && le_scorer_reconfigure(s->scorer, cfg, &msg) != 0) {
+        le_log(LE_LOG_ERROR, "reload: routing.routes not changed: %s", msg);
+        free(msg);
+    }
     set_enrich(s, en);
     free(s->enrich_error);
     s->enrich_error = NULL;

@@ -43,6 +43,7 @@ struct le_scorer_s {
     le_replay_buf_t rb;     /* decoding room for the replay loop */
     le_outbox_t *outbox;    /* MQL hand-offs (live server only: the CLI never writes it) */
     le_routes_t *routes;    /* routing.routes, compiled (this thread's) */
+    le_config_t *hand_cfg;  /* the config hand-offs follow (crm, routing, sla): reloadable */
     void (*notify)(void *); /* told after every hand-off (the delivery loop's kick) */
     void *notify_ud;
     pthread_cond_t applied_cv; /* signalled after every batch (le_scorer_wait_applied) */
@@ -77,7 +78,7 @@ static le_domains_t *load_list(const char *path, const char *builtin, unsigned l
  * the event, routed by routing.routes (no routes: the first endpoint). */
 static void hand_off(le_scorer_t *s, const le_event_t *ev, const char *type, const char *id,
                      const char *lead) {
-    const le_config_t *cfg = s->cfg;
+    const le_config_t *cfg = s->hand_cfg;
     le_buf_t desc = LE_BUF_INIT;
     uint32_t at = ev->time_ms > 0 ? (uint32_t)(ev->time_ms / 1000) : 0;
     if (le_engine_describe(s->eng, lead, at, &desc) != 0) le_buf_append(&desc, "null", 4);
@@ -311,6 +312,7 @@ int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scor
     s->log = log;
     s->eng = le_engine_new(cfg, rules, fm, dis);
     s->routes = routes;
+    s->hand_cfg = le_config_ref(cfg);
     s->dead_letter = le_dead_letter_path(cfg);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->applied_cv, NULL);
@@ -401,6 +403,7 @@ void le_scorer_close(le_scorer_t *s) {
     le_outbox_close(s->outbox);
     le_engine_free(s->eng);
     le_routes_free(s->routes);
+    le_config_unref(s->hand_cfg);
     free(s->dead_letter);
     le_replay_buf_free(&s->rb);
     pthread_cond_destroy(&s->applied_cv);
@@ -522,4 +525,28 @@ void le_scorer_funnel(le_scorer_t *s, uint32_t from, uint32_t to, le_buf_t *out)
     pthread_mutex_lock(&s->mu);
     le_engine_funnel(s->eng, from, to, out);
     pthread_mutex_unlock(&s->mu);
+}
+
+int le_scorer_reconfigure(le_scorer_t *s, le_config_t *cfg, char **msg) {
+    le_buf_t err = LE_BUF_INIT;
+    le_routes_t *routes = NULL;
+    *msg = NULL;
+    if (le_routes_build(cfg, &routes, &err) != 0) {
+        *msg = le_xstrdup(le_buf_cstr(&err));
+        le_buf_free(&err);
+        return LE_EINVAL;
+    }
+    le_buf_free(&err);
+    pthread_mutex_lock(&s->mu);
+    le_routes_t *old = s->routes;
+    le_config_t *oldcfg = s->hand_cfg;
+    s->routes = routes;
+    s->hand_cfg = le_config_ref(cfg);
+    char *dl = s->dead_letter;
+    s->dead_letter = le_dead_letter_path(cfg);
+    pthread_mutex_unlock(&s->mu);
+    le_routes_free(old);
+    le_config_unref(oldcfg);
+    free(dl);
+    return 0;
 }

@@ -60,6 +60,10 @@ void le_scorer_dump(le_scorer_t *s, le_buf_t *out);
 /* Prometheus lines for the scorer's counters and gauges, appended to out. Thread-safe. */
 void le_scorer_metrics(le_scorer_t *s, le_buf_t *out);
 
+/* Take a reloaded config's hand-off settings (crm, routing, sla; the scoring ones need a
+ * restart). 0, or LE_EINVAL with *msg (routes that do not compile; the old ones stay). */
+int le_scorer_reconfigure(le_scorer_t *s, le_config_t *cfg, char **msg);
+
 /* fn(ud) is called (on the scorer thread) after every item added to the outbox. */
 void le_scorer_set_notify(le_scorer_t *s, void (*fn)(void *), void *ud);
 
