@@ -58,7 +58,8 @@ struct le_deliver_s {
     req_t *inflight; /* a list: at most the sum of the endpoints' concurrency */
     struct event *scan, *due, *sla;
     uint64_t rng;
-    size_t sla_mark; /* outbox items before this one were looked at by the SLA watch */
+    size_t sla_mark;  /* outbox items before this one were looked at by the SLA watch */
+    uint64_t sla_gen; /* le_outbox_erasures when sla_mark was last valid */
     char *dead_letter;
     bool closing;
     atomic_uint_fast64_t delivered, retried, dead, attempts, escalations, send_errors;
@@ -291,13 +292,17 @@ static void record(le_deliver_t *d, req_t *q, const le_client_result_t *r) {
         else
             snprintf(why, sizeof(why), "%s", reason);
         rc = le_outbox_set(d->ob, q->id, LE_OB_DEAD, attempts, 0, why, now);
-        atomic_fetch_add(&d->dead, 1);
-        int drc = dead_letter_append(d->dead_letter, q, attempts, why, now);
-        le_log(LE_LOG_ERROR, "deliver: %s to %s is dead after %u attempts (%s)%s%s", q->id,
-               q->endpoint ? q->endpoint : "-", attempts, why,
-               drc ? "; writing the dead-letter file failed: " : "", drc ? strerror(-drc) : "");
+        if (rc != -ENOENT) { /* erased while in flight: nothing of it may be written again */
+            atomic_fetch_add(&d->dead, 1);
+            int drc = dead_letter_append(d->dead_letter, q, attempts, why, now);
+            le_log(LE_LOG_ERROR, "deliver: %s to %s is dead after %u attempts (%s)%s%s", q->id,
+                   q->endpoint ? q->endpoint : "-", attempts, why,
+                   drc ? "; writing the dead-letter file failed: " : "", drc ? strerror(-drc) : "");
+        }
     }
-    if (rc != 0)
+    if (rc == -ENOENT)
+        le_log(LE_LOG_INFO, "deliver: %s was erased while in flight; its answer is ignored", q->id);
+    else if (rc != 0)
         le_log(LE_LOG_ERROR,
                "deliver: recording the outcome of %s failed (%s); it is sent again later", q->id,
                strerror(rc < 0 ? -rc : EIO));
@@ -528,14 +533,15 @@ static void escalate(le_deliver_t *d, const char *id) {
         le_ob_item_free(&it);
         return;
     }
+    char *eid = le_strf("%s-esc", id);
     json_t *p = json_loadb(it.payload, it.len, 0, NULL);
     if (!p) p = json_object();
+    json_object_set_new(p, "id", json_string(eid)); /* the id is the Idempotency-Key */
     le_payload_set_escalated(p, true);
     const le_routeconf_t *r = route_named(d->cfg, d->cfg->sla.escalation_route);
     if (r) le_payload_set_route(p, r);
     char *body = le_payload_dump(p);
     json_decref(p);
-    char *eid = le_strf("%s-esc", id);
     int64_t now = now_ms();
     int rc = le_outbox_add(d->ob, eid, "mql", it.lead, r ? r->endpoint : it.endpoint, now, body,
                            strlen(body));
@@ -558,6 +564,11 @@ static void on_sla(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     le_deliver_t *d = arg;
     if (d->closing) return;
+    uint64_t gen = le_outbox_erasures(d->ob);
+    if (gen != d->sla_gen) { /* an erasure moved the items: look at all of them again */
+        d->sla_gen = gen;
+        d->sla_mark = 0;
+    }
     sla_pass_t p = {.now = now_ms(), .within = (int64_t)d->cfg->sla.accept_within_ms};
     le_outbox_each_from(d->ob, &d->sla_mark, visit_sla, &p);
     for (size_t i = 0; i < p.n; i++) {

@@ -167,6 +167,21 @@ static void on_enrich_check(uv_timer_t *t) {
     le_log(LE_LOG_INFO, "enrich: replaced files loaded");
 }
 
+/* <data_dir>/admin.port: the admin API's bound port, for the CLI (`outbox retry`) when
+ * admin.listen asks for any free port (:0). */
+static void write_admin_port(const le_config_t *cfg, uint16_t port) {
+    char *path = le_strf("%s/" LE_ADMIN_PORT_FILE, cfg->store.data_dir);
+    char *tmp = le_strf("%s.tmp", path);
+    FILE *f = fopen(tmp, "we");
+    if (f) {
+        fprintf(f, "%u\n", port);
+        if (fclose(f) == 0) rename(tmp, path);
+    }
+    unlink(tmp);
+    free(tmp);
+    free(path);
+}
+
 static void reload(server_t *s) {
     le_config_t *cfg;
     le_log(LE_LOG_INFO, "SIGHUP: reloading %s", s->path);
@@ -372,6 +387,7 @@ static int serve(const char *path, bool repair) {
     le_log(LE_LOG_INFO,
            "leadedge %s listening on %s:%u with %u workers; admin on port %u; data in %s",
            LE_VERSION, s.cfg->server.listen_host, bound, n, admin_port, s.cfg->store.data_dir);
+    write_admin_port(s.cfg, admin_port);
     /* A machine-readable line for scripts and tests (stdout). */
     printf("listening %s %u admin %u\n", s.cfg->server.listen_host, bound, admin_port);
     fflush(stdout);

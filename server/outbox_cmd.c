@@ -97,6 +97,15 @@ static int admin_post(const le_config_t *cfg, const char *path) {
     char host[LE_LISTEN_HOST_MAX];
     uint16_t port;
     if (le_listen_parse(cfg->admin.listen, host, &port) != 0) return -1;
+    if (port == 0) { /* any free port: the server wrote down which */
+        char *pf = le_strf("%s/" LE_ADMIN_PORT_FILE, cfg->store.data_dir);
+        FILE *f = fopen(pf, "re");
+        unsigned p = 0;
+        if (f && fscanf(f, "%u", &p) == 1 && p > 0 && p < 65536) port = (uint16_t)p;
+        if (f) fclose(f);
+        free(pf);
+        if (port == 0) return -1;
+    }
     struct sockaddr_storage ss = {0};
     socklen_t sl;
     if (strchr(host, ':')) {

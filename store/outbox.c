@@ -22,6 +22,7 @@ struct le_outbox_s {
     le_evlog_t *log;
     size_t first_pending; /* no pending item before this index */
     bool erased;          /* replay met a "del": the files still hold what it erased */
+    uint64_t erasures;    /* le_outbox_erasures */
     le_ob_item_t *items;  /* in the order added */
     size_t n, cap;
     uint32_t *slot; /* index + 1 by id; open addressing */
@@ -587,9 +588,17 @@ int le_outbox_erase(le_outbox_t *ob, const char *const *leads, size_t n) {
             erased++;
         }
     }
+    if (erased) ob->erasures++;
     if (rc == 0 && erased) rc = compact(ob);
     pthread_mutex_unlock(&ob->mu);
     return rc < 0 ? rc : erased;
+}
+
+uint64_t le_outbox_erasures(le_outbox_t *ob) {
+    pthread_mutex_lock(&ob->mu);
+    uint64_t n = ob->erasures;
+    pthread_mutex_unlock(&ob->mu);
+    return n;
 }
 
 size_t le_outbox_count(le_outbox_t *ob, le_ob_state_t s) {

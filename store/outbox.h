@@ -89,6 +89,9 @@ int le_outbox_drop(le_outbox_t *ob, const char *id, int64_t now_ms);
  * Returns the number erased, or -EIO / -EROFS. */
 int le_outbox_erase(le_outbox_t *ob, const char *const *leads, size_t n);
 
+/* How many erasures have removed items (their removal shifts later items' indices). */
+uint64_t le_outbox_erasures(le_outbox_t *ob);
+
 /* How many items are in state s. */
 size_t le_outbox_count(le_outbox_t *ob, le_ob_state_t s);
 
