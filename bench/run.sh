@@ -18,6 +18,12 @@
 # leadedge/leadedge-off: group commit (fsync every 10 ms) against no fsync at all, through the
 # real server path (goal >= 0.9x); with nginx in the list as well, both ratios are reported.
 #
+# The target mql is a benchmark of its own, run after the pixel section (or alone with
+# BENCH_TARGETS=mql): bench/mql_bench.py starts the same leadedge binary with a scoring config
+# in which one form is an MQL and a local receiver (bench/mql_receiver.py) as its CRM endpoint,
+# and measures threshold crossing to receiver-has-it latency over 1,000 MQLs (p50/p99, goal
+# p99 <= 50 ms) and sustained deliveries per second (see the script's docstring).
+#
 # Usage: make bench        (builds build-bench, Release, then runs this)
 #        bench/run.sh      (uses build-bench/server/leadedge)
 # Environment:
@@ -28,8 +34,9 @@
 #   WARMUP_SECONDS  warm-up per target          (2)
 #   ROUNDS          measured runs per target    (2)
 #   BENCH_PICK      best | median               (best: the run with the most req/s)
-#   BENCH_TARGETS   targets, in order           ("nginx leadedge"; "nginx" alone needs no leadedge;
-#                   leadedge-off: leadedge with store.fsync off, e.g. "nginx leadedge-off leadedge")
+#   BENCH_TARGETS   targets, in order           ("nginx leadedge mql"; "nginx" alone needs no leadedge;
+#                   leadedge-off: leadedge with store.fsync off, e.g. "nginx leadedge-off leadedge";
+#                   mql: the MQL hand-off benchmark, always last, e.g. BENCH_TARGETS=mql alone)
 #   BENCH_FSYNC     store.fsync of the target leadedge (interval)
 #   CONNECTIONS     wrk connections             (50)
 #   SERVER_CPU / LOAD_CPU                       (0 / 1)
@@ -41,6 +48,9 @@
 #   BENCH_IP_CACHE  leadedge's enrich.ip_cache_size (default config: 8192; 0 = every request
 #                   looks its address up)
 #   FIXTURE_DIR     where the generated databases are kept ($ROOT/build-bench/bench/pixel-fixtures)
+#   MQL_ARGS        extra arguments for bench/mql_bench.py (e.g. "--fsync always --tput-mqls 20000");
+#                   it also reads MQL_LATENCY_N, MQL_RATE, MQL_TPUT_N, MQL_CONCURRENCY, MQL_FSYNC,
+#                   MQL_FSYNC_INTERVAL, MQL_DATA_PARENT, SERVER_CPU, LOAD_CPU and KEEP_TMP
 #
 # Exit status: 0 when the benchmark ran (whatever the ratio), 1 when it could not run or a server
 # died, 2 on bad usage.
@@ -56,7 +66,7 @@ BENCH_SECONDS=${BENCH_SECONDS:-10}
 WARMUP_SECONDS=${WARMUP_SECONDS:-2}
 ROUNDS=${ROUNDS:-2}
 BENCH_PICK=${BENCH_PICK:-best}
-BENCH_TARGETS=${BENCH_TARGETS:-nginx leadedge}
+BENCH_TARGETS=${BENCH_TARGETS:-nginx leadedge mql}
 CONNECTIONS=${CONNECTIONS:-50}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
@@ -118,21 +128,29 @@ read -r -a TARGETS <<<"$BENCH_TARGETS"
 }
 want_leadedge=0 # any leadedge target
 want_nginx=0
+want_mql=0 # the MQL hand-off benchmark (bench/mql_bench.py), run after the pixel targets
+PIXEL_TARGETS=()
 LEADEDGE_TARGETS=() # leadedge, leadedge-off: each started once, in order of first mention
 declare -A FSYNC_OF=([leadedge]=${BENCH_FSYNC:-interval} [leadedge-off]=off)
 for t in "${TARGETS[@]}"; do
     case "$t" in
+        mql)
+            want_mql=1
+            continue # not a wrk target
+            ;;
         nginx) want_nginx=1 ;;
         leadedge | leadedge-off)
             want_leadedge=1
             case " ${LEADEDGE_TARGETS[*]} " in *" $t "*) ;; *) LEADEDGE_TARGETS+=("$t") ;; esac
             ;;
         *)
-            echo "bench: BENCH_TARGETS: unknown target '$t' (nginx, leadedge, leadedge-off)" >&2
+            echo "bench: BENCH_TARGETS: unknown target '$t' (nginx, leadedge, leadedge-off, mql)" >&2
             exit 2
             ;;
     esac
+    PIXEL_TARGETS+=("$t")
 done
+TARGETS=("${PIXEL_TARGETS[@]}") # from here on, the pixel (wrk) targets only
 NAME_W=8 # width of the target column in the report: the longest name, at least 8
 for t in "${TARGETS[@]}"; do [ "${#t}" -le "$NAME_W" ] || NAME_W=${#t}; done
 case "${BENCH_FSYNC:-interval}" in interval | always | off) ;; *)
@@ -140,6 +158,28 @@ case "${BENCH_FSYNC:-interval}" in interval | always | off) ;; *)
     exit 2
     ;;
 esac
+
+# --- the MQL hand-off benchmark (target mql) -------------------------------------------------
+
+# Runs bench/mql_bench.py with the same leadedge binary; its own processes, temporary folder and
+# clean-up. Called at the very end, after the pixel section has stopped its servers, or alone.
+run_mql() {
+    local rc=0 bin=$LEADEDGE_BIN extra=()
+    case "$bin" in /*) ;; *) bin=$PWD/$bin ;; esac
+    [ -x "$bin" ] || die "$bin not found or not executable (\`make bench\` builds it)"
+    read -r -a extra <<<"${MQL_ARGS:-}"
+    echo
+    echo "== MQL hand-off: threshold crossing to receiver, deliveries/s (bench/mql_bench.py) =="
+    SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU KEEP_TMP=$KEEP_TMP \
+        python3 "$ROOT/bench/mql_bench.py" --leadedge "$bin" "${extra[@]}" || rc=$?
+    [ "$rc" = 0 ] || die "the MQL benchmark failed (exit $rc)"
+}
+
+if [ "${#TARGETS[@]}" = 0 ]; then # BENCH_TARGETS=mql: nothing for wrk
+    command -v python3 >/dev/null 2>&1 || die "python3 not found (run \`make deps-bench\`)"
+    run_mql
+    exit 0
+fi
 
 for tool in taskset python3 "$WRK_BIN"; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not found (run \`make deps-bench\` or \`make bench\`)"
@@ -591,3 +631,7 @@ for t in "${LEADEDGE_TARGETS[@]}"; do
         echo "WARNING: fewer events logged than requests answered"
     fi
 done
+
+# --- the MQL hand-off benchmark (target mql) -------------------------------------------------
+# After the pixel report: its servers are stopped, so this runs on a quiet machine.
+if [ "$want_mql" = 1 ]; then run_mql; fi

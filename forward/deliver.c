@@ -398,6 +398,7 @@ static bool send_item(le_deliver_t *d, const char *id) {
 typedef struct {
     le_deliver_t *d;
     int64_t now, next_due; /* the earliest future attempt; INT64_MAX none */
+    uint32_t *avail;       /* per endpoint: requests it can take in this pass */
     char **due;
     size_t ndue;
     bool *expired;
@@ -436,8 +437,15 @@ static int visit_pending(void *ud, const le_ob_item_t *it) {
         if (it->next_ms < p->next_due) p->next_due = it->next_ms;
         return 0;
     }
+    bool expired = p->now - it->since_ms >= (int64_t)p->d->cfg->crm.retry.max_age_ms;
+    ep_t *ep = endpoint(p->d, it->endpoint);
+    if (!expired && ep) { /* only what the endpoint can take now; a completion looks again */
+        uint32_t *avail = &p->avail[ep - p->d->eps];
+        if (!*avail) return 0;
+        (*avail)--;
+    }
     p->due[p->ndue] = le_xstrdup(it->id);
-    p->expired[p->ndue++] = p->now - it->since_ms >= (int64_t)p->d->cfg->crm.retry.max_age_ms;
+    p->expired[p->ndue++] = expired;
     return p->ndue == MAX_DUE;
 }
 
@@ -467,6 +475,13 @@ static void on_scan(evutil_socket_t fd, short what, void *arg) {
     le_deliver_t *d = arg;
     if (d->closing || !d->neps) return; /* no endpoints: MQLs wait in the outbox */
     pass_t p = {.d = d, .now = now_ms(), .next_due = INT64_MAX};
+    p.avail = le_xcalloc(d->neps, sizeof(uint32_t));
+    for (size_t i = 0; i < d->neps; i++) {
+        uint32_t busy = 0;
+        for (req_t *q = d->inflight; q; q = q->next)
+            busy += q->endpoint && strcmp(q->endpoint, d->eps[i].conf->name) == 0;
+        p.avail[i] = d->eps[i].conf->concurrency > busy ? d->eps[i].conf->concurrency - busy : 0;
+    }
     p.due = le_xcalloc(MAX_DUE, sizeof(char *));
     p.expired = le_xcalloc(MAX_DUE, sizeof(bool));
     bool more = le_outbox_each_pending(d->ob, visit_pending, &p) != 0;
@@ -481,8 +496,12 @@ static void on_scan(evutil_socket_t fd, short what, void *arg) {
     free(p.busy);
     free(p.due);
     free(p.expired);
+    free(p.avail);
     if (more) {
-        schedule_scan(d);
+        /* through a timer, so that the loop reads the answers in between (an active event
+         * made active again from its own callback runs again before any I/O) */
+        struct timeval zero = {0, 0};
+        event_add(d->due, &zero);
     } else if (p.next_due != INT64_MAX) {
         int64_t wait = p.next_due - now_ms();
         if (wait < 1) wait = 1;

@@ -40,10 +40,12 @@ struct le_scorer_s {
     bool running;
     atomic_bool stop;
     uint64_t next_snapshot_ms;
-    le_replay_buf_t rb;     /* decoding room for the replay loop */
-    le_outbox_t *outbox;    /* MQL hand-offs (live server only: the CLI never writes it) */
-    le_routes_t *routes;    /* routing.routes, compiled (this thread's) */
-    le_config_t *hand_cfg;  /* the config hand-offs follow (crm, routing, sla): reloadable */
+    le_replay_buf_t rb;       /* decoding room for the replay loop */
+    le_outbox_t *outbox;      /* MQL hand-offs (live server only: the CLI never writes it) */
+    le_routes_t *routes;      /* routing.routes, compiled (this thread's) */
+    le_config_t *hand_cfg;    /* the config hand-offs follow (crm, routing, sla): reloadable */
+    struct handoff *handoffs; /* decided under mu, written to the outbox after it */
+    size_t nhandoffs, caphandoffs;
     void (*notify)(void *); /* told after every hand-off (the delivery loop's kick) */
     void *notify_ud;
     pthread_cond_t applied_cv; /* signalled after every batch (le_scorer_wait_applied) */
@@ -72,7 +74,14 @@ static le_domains_t *load_list(const char *path, const char *builtin, unsigned l
     return d;
 }
 
-/* Write an MQL or MQA to the outbox, durably, before anything else is told. Its id is
+/* An MQL or MQA decided while applying, to be written to the outbox. */
+struct handoff {
+    char *id, *type, *lead, *endpoint, *body;
+    int64_t time_ms;
+};
+
+/* Decide an MQL's or MQA's hand-off: written to the outbox, durably, before anything else is
+ * told (write_handoffs). Its id is
  * stable (lead and cycle, or account and "mqa"), so the same decision replayed after a crash
  * is recognised and not added twice. The payload (forward/payload.h) describes the lead as of
  * the event, routed by routing.routes (no routes: the first endpoint). */
@@ -101,22 +110,46 @@ static void hand_off(le_scorer_t *s, const le_event_t *ev, const char *type, con
         r = &dflt;
     }
     if (r) le_payload_set_route(p, r);
-    char *body = le_payload_dump(p);
-    json_decref(p);
-    int rc = le_outbox_add(s->outbox, id, type, lead, r ? r->endpoint : NULL, ev->time_ms, body,
-                           strlen(body));
-    if (rc < 0) {
-        atomic_fetch_add(&s->outbox_failures, 1);
-        le_log(LE_LOG_ERROR,
-               "outbox: %s %s could not be written (%s); it is decided again at "
-               "the next start",
-               type, id, strerror(-rc));
-    } else if (rc == 0) {
-        atomic_fetch_add(&s->handed_off, 1);
-        if (s->notify) s->notify(s->notify_ud);
+    if (s->nhandoffs == s->caphandoffs) {
+        s->caphandoffs = s->caphandoffs ? s->caphandoffs * 2 : 16;
+        s->handoffs = le_xrealloc(s->handoffs, s->caphandoffs * sizeof(*s->handoffs));
     }
-    free(body);
+    s->handoffs[s->nhandoffs++] =
+        (struct handoff){.id = le_xstrdup(id),
+                         .type = le_xstrdup(type),
+                         .lead = le_xstrdup(lead),
+                         .endpoint = r && r->endpoint ? le_xstrdup(r->endpoint) : NULL,
+                         .time_ms = ev->time_ms,
+                         .body = le_payload_dump(p)};
+    json_decref(p);
     le_buf_free(&desc);
+}
+
+/* Write the hand-offs decided since the last call to the outbox (each durable before the
+ * delivery loop is told), in the order decided. Called without mu (an fsync per item must not
+ * hold up the admin API's reads), always before a snapshot can cover their events. */
+static void write_handoffs(le_scorer_t *s) {
+    for (size_t i = 0; i < s->nhandoffs; i++) {
+        struct handoff *h = &s->handoffs[i];
+        int rc = le_outbox_add(s->outbox, h->id, h->type, h->lead, h->endpoint, h->time_ms, h->body,
+                               strlen(h->body));
+        if (rc < 0) {
+            atomic_fetch_add(&s->outbox_failures, 1);
+            le_log(LE_LOG_ERROR,
+                   "outbox: %s %s could not be written (%s); it is decided again at "
+                   "the next start",
+                   h->type, h->id, strerror(-rc));
+        } else if (rc == 0) {
+            atomic_fetch_add(&s->handed_off, 1);
+            if (s->notify) s->notify(s->notify_ud);
+        }
+        free(h->id);
+        free(h->type);
+        free(h->lead);
+        free(h->endpoint);
+        free(h->body);
+    }
+    s->nhandoffs = 0;
 }
 
 /* An erasure: the person's hand-offs leave the outbox and the dead-letter file, and the
@@ -128,6 +161,7 @@ static void erased(le_scorer_t *s, const le_apply_t *out) {
     memcpy(ids[0], out->lead, 33);
     for (uint32_t i = 0; i < out->nerased_vids; i++) le_hex(ids[i + 1], out->erased_vids[i], 16);
     for (size_t i = 0; i < n; i++) leads[i] = ids[i];
+    write_handoffs(s); /* decided before the erasure: out with them, then erase */
     if (s->outbox) {
         int rc = le_outbox_erase(s->outbox, leads, n);
         if (rc < 0)
@@ -230,6 +264,7 @@ static void *run(void *arg) {
             pthread_mutex_lock(&s->mu);
             int64_t n = apply_upto(s, end, BATCH, &msg);
             pthread_mutex_unlock(&s->mu);
+            write_handoffs(s);
             if (n < 0) {
                 /* the log under the scorer is damaged: stop scoring, keep serving; the
                  * events are still appended, and a restart (with --repair) picks up */
@@ -349,6 +384,7 @@ int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scor
     if (rc == 0) {
         le_logpos_t end = log ? le_evlog_durable(log) : (le_logpos_t){UINT32_MAX, UINT64_MAX};
         int64_t n = apply_upto(s, end, 0, msg);
+        write_handoffs(s);
         if (n < 0) {
             rc = (int)n;
             if (rc == LE_ECORRUPT) st->corrupt_at = le_logreader_pos(s->rd);
@@ -392,6 +428,7 @@ void le_scorer_close(le_scorer_t *s) {
         pthread_mutex_lock(&s->mu);
         int64_t n = apply_upto(s, le_evlog_durable(s->log), 0, &msg);
         pthread_mutex_unlock(&s->mu);
+        write_handoffs(s);
         if (n < 0) {
             le_log(LE_LOG_ERROR, "scoring: %s", msg ? msg : "log read failed");
             free(msg);
@@ -399,9 +436,11 @@ void le_scorer_close(le_scorer_t *s) {
             snapshot(s);
         }
     }
+    if (s->outbox) write_handoffs(s); /* none left after a normal close */
     le_logreader_close(s->rd);
     le_outbox_close(s->outbox);
     le_engine_free(s->eng);
+    free(s->handoffs);
     le_routes_free(s->routes);
     le_config_unref(s->hand_cfg);
     free(s->dead_letter);

@@ -722,7 +722,8 @@ void le_evlog_arm(le_evlog_t *l, int handle) {
 }
 
 /* Put the frame in e (header room first, payload after it) into the pending buffer. */
-static int append_frame(le_evlog_t *l, enc_t *e, uint64_t *seqp) {
+/* urgent: write (and sync) now instead of at the end of the group-commit interval. */
+static int append_frame(le_evlog_t *l, enc_t *e, uint64_t *seqp, bool urgent) {
     int rc = 0;
     size_t plen = e->len - LE_FRAME_HDR;
     if (LE_UNLIKELY(plen > LE_FRAME_MAX)) {
@@ -746,7 +747,8 @@ static int append_frame(le_evlog_t *l, enc_t *e, uint64_t *seqp) {
             l->idle = false;
             signal = true;
         }
-        if (!l->urgent && (l->pending.len >= l->kick_bytes || l->mode == LE_FSYNC_ALWAYS)) {
+        if (!l->urgent &&
+            (urgent || l->pending.len >= l->kick_bytes || l->mode == LE_FSYNC_ALWAYS)) {
             l->urgent = true;
             signal = true;
         }
@@ -770,7 +772,9 @@ int le_evlog_append_seq(le_evlog_t *l, const le_event_t *ev, uint64_t *seqp) {
     msgpack_packer pk;
     msgpack_packer_init(&pk, &e, enc_write);
     le_record_pack(ev, &pk);
-    return append_frame(l, &e, seqp);
+    /* forms (what makes most MQLs: speed to lead) and admin records are not held back for
+     * the group commit; page views are */
+    return append_frame(l, &e, seqp, ev->type >= LE_EV_FORM);
 }
 
 int le_evlog_append_raw(le_evlog_t *l, const void *payload, size_t len) {
@@ -781,7 +785,7 @@ int le_evlog_append_raw(le_evlog_t *l, const void *payload, size_t len) {
     char stack[ENC_STACK];
     enc_t e = {stack, LE_FRAME_HDR, sizeof(stack), false};
     enc_write(&e, payload, len);
-    return append_frame(l, &e, NULL);
+    return append_frame(l, &e, NULL, false);
 }
 
 int le_evlog_flush(le_evlog_t *l) {

@@ -9,7 +9,8 @@
  * the event on the caller's thread, then copies the frame into the shared
  * pending buffer under a short mutex. One writer thread swaps that buffer out
  * every fsync_interval (group commit), writes it, and fsyncs according to
- * the fsync mode. A failed write or fsync is fatal for the log: every later
+ * the fsync mode. A form or admin record is not held back: it wakes the writer
+ * at once (a form is what usually makes an MQL, and speed to lead counts). A failed write or fsync is fatal for the log: every later
  * append fails with -EIO and le_evlog_healthy() turns false; nothing pretends
  * to be durable.
  *

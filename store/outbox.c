@@ -105,12 +105,17 @@ static void pk_str(msgpack_packer *pk, const char *s) {
     msgpack_pack_str_body(pk, s, n);
 }
 
-/* Append a record and wait until it is durable. */
-static int write_record(le_outbox_t *ob, const msgpack_sbuffer *sb) {
+/* Append a record and wait until it is durable (with wait; otherwise the writer thread syncs
+ * it at once in the background). */
+static int write_record_w(le_outbox_t *ob, const msgpack_sbuffer *sb, bool wait) {
     if (!ob->log) return -EROFS;
     int rc = le_evlog_append_raw(ob->log, sb->data, sb->size);
-    if (rc == 0) rc = le_evlog_flush(ob->log);
+    if (rc == 0 && wait) rc = le_evlog_flush(ob->log);
     return rc == 0 ? 0 : -EIO;
+}
+
+static int write_record(le_outbox_t *ob, const msgpack_sbuffer *sb) {
+    return write_record_w(ob, sb, true);
 }
 
 static const msgpack_object *get(const msgpack_object *map, const char *key) {
@@ -424,14 +429,16 @@ int le_outbox_add(le_outbox_t *ob, const char *id, const char *type, const char 
     return rc;
 }
 
-/* Write it's new state (the fields are already set on a copy) and take it. Locked. */
+/* Write it's new state (the fields are already set on a copy) and take it. Locked. A
+ * delivered mark is not waited for: lost in a crash, it costs one more delivery with the same
+ * Idempotency-Key, and the delivery loop does not stall on an fsync for every success. */
 static int commit_set(le_outbox_t *ob, le_ob_item_t *it, const le_ob_item_t *next) {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     pack_set(&pk, next);
-    int rc = write_record(ob, &sb);
+    int rc = write_record_w(ob, &sb, next->state != LE_OB_DELIVERED);
     msgpack_sbuffer_destroy(&sb);
     if (rc == 0) {
         it->state = next->state;

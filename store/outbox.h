@@ -73,7 +73,9 @@ void le_outbox_close(le_outbox_t *ob);
 int le_outbox_add(le_outbox_t *ob, const char *id, const char *type, const char *lead,
                   const char *endpoint, int64_t created_ms, const char *payload, size_t len);
 
-/* Record an attempt's outcome for id (durable on return). 0, -ENOENT, -EIO, -EROFS. */
+/* Record an attempt's outcome for id: durable on return, except LE_OB_DELIVERED, which is
+ * synced in the background (lost in a crash, it means one more delivery with the same
+ * idempotency key). 0, -ENOENT, -EIO, -EROFS. */
 int le_outbox_set(le_outbox_t *ob, const char *id, le_ob_state_t state, uint32_t attempts,
                   int64_t next_ms, const char *reason, int64_t at_ms);
 
