@@ -129,19 +129,27 @@ static void hand_off(le_scorer_t *s, const le_event_t *ev, const char *type, con
  * delivery loop is told), in the order decided. Called without mu (an fsync per item must not
  * hold up the admin API's reads), always before a snapshot can cover their events. */
 static void write_handoffs(le_scorer_t *s) {
+    if (!s->nhandoffs) return;
+    le_ob_new_t *items = le_xcalloc(s->nhandoffs, sizeof(*items));
+    int *results = le_xcalloc(s->nhandoffs, sizeof(int));
     for (size_t i = 0; i < s->nhandoffs; i++) {
         struct handoff *h = &s->handoffs[i];
-        int rc = le_outbox_add(s->outbox, h->id, h->type, h->lead, h->endpoint, h->time_ms, h->body,
-                               strlen(h->body));
-        if (rc < 0) {
+        items[i] = (le_ob_new_t){h->id,      h->type, h->lead,        h->endpoint,
+                                 h->time_ms, h->body, strlen(h->body)};
+    }
+    le_outbox_add_many(s->outbox, items, s->nhandoffs, results); /* one fsync for all */
+    bool added = false;
+    for (size_t i = 0; i < s->nhandoffs; i++) {
+        struct handoff *h = &s->handoffs[i];
+        if (results[i] < 0) {
             atomic_fetch_add(&s->outbox_failures, 1);
             le_log(LE_LOG_ERROR,
                    "outbox: %s %s could not be written (%s); it is decided again at "
                    "the next start",
-                   h->type, h->id, strerror(-rc));
-        } else if (rc == 0) {
+                   h->type, h->id, strerror(-results[i]));
+        } else if (results[i] == 0) {
             atomic_fetch_add(&s->handed_off, 1);
-            if (s->notify) s->notify(s->notify_ud);
+            added = true;
         }
         free(h->id);
         free(h->type);
@@ -149,7 +157,10 @@ static void write_handoffs(le_scorer_t *s) {
         free(h->endpoint);
         free(h->body);
     }
+    if (added && s->notify) s->notify(s->notify_ud);
     s->nhandoffs = 0;
+    free(items);
+    free(results);
 }
 
 /* An erasure: the person's hand-offs leave the outbox and the dead-letter file, and the

@@ -393,6 +393,63 @@ static void pack_set(msgpack_packer *pk, const le_ob_item_t *it) {
     }
 }
 
+void le_outbox_add_many(le_outbox_t *ob, const le_ob_new_t *items, size_t n, int *results) {
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    size_t added = 0;
+    pthread_mutex_lock(&ob->mu);
+    for (size_t i = 0; i < n; i++) {
+        const le_ob_new_t *nw = &items[i];
+        if (find(ob, nw->id)) {
+            results[i] = 1;
+            continue;
+        }
+        le_ob_item_t tmp = {.id = (char *)nw->id,
+                            .type = (char *)nw->type,
+                            .lead = (char *)nw->lead,
+                            .endpoint = (char *)nw->endpoint,
+                            .created_ms = nw->created_ms,
+                            .payload = (char *)nw->payload,
+                            .len = nw->len};
+        msgpack_sbuffer_clear(&sb);
+        pack_add(&pk, &tmp);
+        results[i] = write_record_w(ob, &sb, false);
+        if (results[i] != 0) continue;
+        le_ob_item_t *it = push(ob);
+        it->id = le_xstrdup(nw->id);
+        it->type = le_xstrdup(nw->type);
+        it->lead = le_xstrdup(nw->lead);
+        it->endpoint = nw->endpoint ? le_xstrdup(nw->endpoint) : NULL;
+        it->created_ms = it->next_ms = it->state_ms = it->since_ms = nw->created_ms;
+        it->payload = le_xstrndup(nw->payload, nw->len);
+        it->len = nw->len;
+        it->syncing = true;
+        index_put(ob, ob->n++);
+        added++;
+    }
+    le_evlog_t *log = ob->log;
+    pthread_mutex_unlock(&ob->mu);
+    msgpack_sbuffer_destroy(&sb);
+    if (!added) return;
+    /* one fsync for the batch, outside the lock: the delivery loop goes on meanwhile */
+    int rc = le_evlog_flush(log) == 0 ? 0 : -EIO;
+    pthread_mutex_lock(&ob->mu);
+    for (size_t i = 0; i < n; i++) {
+        if (results[i] != 0) continue;
+        le_ob_item_t *it = find(ob, items[i].id);
+        if (!it) continue; /* erased meanwhile */
+        if (rc == 0) {
+            it->syncing = false;
+        } else {
+            remove_item(ob, items[i].id);
+            results[i] = rc;
+        }
+    }
+    pthread_mutex_unlock(&ob->mu);
+}
+
 int le_outbox_add(le_outbox_t *ob, const char *id, const char *type, const char *lead,
                   const char *endpoint, int64_t created_ms, const char *payload, size_t len) {
     pthread_mutex_lock(&ob->mu);
@@ -631,7 +688,8 @@ int le_outbox_each_pending(le_outbox_t *ob, le_outbox_visit_cb cb, void *ud) {
     while (ob->first_pending < ob->n && ob->items[ob->first_pending].state != LE_OB_PENDING)
         ob->first_pending++;
     for (size_t i = ob->first_pending; i < ob->n && rc == 0; i++)
-        if (ob->items[i].state == LE_OB_PENDING) rc = cb(ud, &ob->items[i]);
+        if (ob->items[i].state == LE_OB_PENDING && !ob->items[i].syncing)
+            rc = cb(ud, &ob->items[i]);
     pthread_mutex_unlock(&ob->mu);
     return rc;
 }

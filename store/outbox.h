@@ -52,6 +52,7 @@ typedef struct {
     char *reason;     /* why it is dead, or the last failure; NULL */
     char *payload;    /* the JSON body, NUL-terminated */
     size_t len;
+    bool syncing; /* added, not yet durable: not pending for delivery yet */
 } le_ob_item_t;
 
 /* Open (creating) the outbox in dir and replay it. 0, or -errno / LE_ECORRUPT with *msg. */
@@ -72,6 +73,20 @@ void le_outbox_close(le_outbox_t *ob);
  */
 int le_outbox_add(le_outbox_t *ob, const char *id, const char *type, const char *lead,
                   const char *endpoint, int64_t created_ms, const char *payload, size_t len);
+
+/* One item for le_outbox_add_many. */
+typedef struct {
+    const char *id, *type, *lead, *endpoint;
+    int64_t created_ms;
+    const char *payload;
+    size_t len;
+} le_ob_new_t;
+
+/* le_outbox_add for n items with one fsync for all of them; results[i] is what
+ * le_outbox_add would have returned for item i. No item is visible as pending before all are
+ * durable. The fsync happens outside the outbox's lock, so it must not run concurrently with
+ * le_outbox_erase (both are the scorer thread's). */
+void le_outbox_add_many(le_outbox_t *ob, const le_ob_new_t *items, size_t n, int *results);
 
 /* Record an attempt's outcome for id: durable on return, except LE_OB_DELIVERED, which is
  * synced in the background (lost in a crash, it means one more delivery with the same

@@ -276,6 +276,41 @@ static void test_retry_drop_erase(void **state) {
     rmtree(dir);
 }
 
+static int count_pending(void *ud, const le_ob_item_t *it) {
+    (void)it;
+    (*(int *)ud)++;
+    return 0;
+}
+
+/* Several adds with one fsync: a duplicate id is reported, the rest become pending, and all
+ * survive a reopen. */
+static void test_add_many(void **state) {
+    (void)state;
+    char *dir = tmpdir();
+    le_outbox_t *ob = open_ok(dir);
+    assert_int_equal(le_outbox_add(ob, "a-1", "mql", "a", "crm", 1, "{}", 2), 0);
+    le_ob_new_t items[] = {{"b-1", "mql", "b", "crm", 2, "{\"b\":1}", 7},
+                           {"a-1", "mql", "a", "crm", 3, "{}", 2},
+                           {"c-1", "mql", "c", NULL, 4, "{}", 2}};
+    int results[3] = {-1, -1, -1};
+    le_outbox_add_many(ob, items, 3, results);
+    assert_int_equal(results[0], 0);
+    assert_int_equal(results[1], 1);
+    assert_int_equal(results[2], 0);
+    int n = 0;
+    le_outbox_each_pending(ob, count_pending, &n);
+    assert_int_equal(n, 3);
+    le_outbox_close(ob);
+    ob = open_ok(dir);
+    assert_int_equal(le_outbox_count(ob, LE_OB_PENDING), 3);
+    le_ob_item_t it;
+    assert_int_equal(le_outbox_get(ob, "b-1", &it), 0);
+    assert_string_equal(it.payload, "{\"b\":1}");
+    le_ob_item_free(&it);
+    le_outbox_close(ob);
+    rmtree(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reopen_keeps_items_and_states),
@@ -284,6 +319,7 @@ int main(void) {
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_readonly),
         cmocka_unit_test(test_retry_drop_erase),
+        cmocka_unit_test(test_add_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
