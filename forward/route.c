@@ -1,24 +1,22 @@
 /*
  * route.c: compiling and matching routing.routes (route.h).
  *
- * Each condition becomes a field id plus its values in the form matching wants: text values
- * as they were written (they live in the config, which the set holds a reference to), numbers
- * as doubles, patterns as JIT-compiled PCRE2 code. Matching reads the field's value from the
+ * Each condition becomes a field id plus its values in the form matching wants: numbers as
+ * doubles, text values a matcher (config/textmatch.h: strings, globs, PCRE2 patterns, as
+ * scoring rules match them). Matching reads the field's value from the
  * canonical payload by a fixed path, so the route fields and the payload schema stay in one
  * place each (payload.c builds, this file only reads).
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "route.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <math.h>
-#include <pcre2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+
+#include "textmatch.h"
 
 typedef enum {
     F_TYPE,
@@ -82,12 +80,9 @@ typedef struct {
     fid_t f;
     le_condop_t op;
     size_t n;
-    const char *const *values; /* EQ / GLOB on text: the config's strings */
-    size_t *lens;
-    double *nums;    /* EQ on a number */
-    double min, max; /* RANGE; +-infinity where a bound is absent */
-    pcre2_code **re; /* REGEX */
-    pcre2_match_data *md;
+    le_textmatch_t *tm; /* text: strings, globs, patterns */
+    double *nums;       /* EQ on a number */
+    double min, max;    /* RANGE; +-infinity where a bound is absent */
 } cond_t;
 
 typedef struct {
@@ -113,10 +108,7 @@ bool le_route_field(const char *name, size_t len, bool *numeric) {
 /* ---- building ------------------------------------------------------------------------------ */
 
 static void free_cond(cond_t *c) {
-    for (size_t i = 0; c->re && i < c->n; i++) pcre2_code_free(c->re[i]);
-    free(c->re);
-    pcre2_match_data_free(c->md);
-    free(c->lens);
+    le_textmatch_free(c->tm);
     free(c->nums);
 }
 
@@ -157,7 +149,6 @@ static int build_cond(const le_config_t *cfg, size_t ri, const le_condconf_t *cc
     for (c->f = 0; strcmp(le_route_fields[c->f], cc->field) != 0; c->f++) continue;
     c->op = cc->op;
     c->n = cc->nvalues;
-    c->values = (const char *const *)cc->values;
     if (cc->op == LE_COND_RANGE) {
         if (!numeric) {
             ERR("%s", "a range needs a numeric field (company_size, behaviour, fit, band)");
@@ -184,27 +175,13 @@ static int build_cond(const le_config_t *cfg, size_t ri, const le_condconf_t *cc
             }
         return 0;
     }
-    if (cc->op == LE_COND_REGEX) {
-        c->re = le_xcalloc(c->n, sizeof(*c->re));
-        for (size_t i = 0; i < c->n; i++) {
-            int ecode;
-            PCRE2_SIZE eoff;
-            c->re[i] = pcre2_compile((PCRE2_SPTR)cc->values[i], PCRE2_ZERO_TERMINATED,
-                                     PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ecode,
-                                     &eoff, NULL);
-            if (!c->re[i]) {
-                PCRE2_UCHAR msg[160];
-                pcre2_get_error_message(ecode, msg, sizeof(msg));
-                ERR("bad regex at offset %zu: %s", (size_t)eoff, (const char *)msg);
-                return LE_EINVAL;
-            }
-            (void)pcre2_jit_compile(c->re[i], PCRE2_JIT_COMPLETE); /* else the interpreter */
-        }
-        c->md = pcre2_match_data_create(1, NULL);
-        return 0;
+    char *why = NULL;
+    c->tm = le_textmatch_new(cc->op, (const char *const *)cc->values, c->n, &why);
+    if (!c->tm) {
+        ERR("%s", why);
+        free(why);
+        return LE_EINVAL;
     }
-    c->lens = le_xcalloc(c->n, sizeof(*c->lens));
-    for (size_t i = 0; i < c->n; i++) c->lens[i] = strlen(cc->values[i]);
     return 0;
 }
 
@@ -237,27 +214,7 @@ int le_routes_build(const le_config_t *cfg, le_routes_t **out, le_buf_t *err) {
 
 /* A text value against the condition's strings or patterns. Absent and empty never match. */
 static bool match_str(cond_t *c, const json_t *v) {
-    const char *s = json_string_value(v);
-    size_t len = json_string_length(v);
-    if (!s || !len) return false;
-    switch (c->op) {
-        case LE_COND_EQ:
-            for (size_t i = 0; i < c->n; i++)
-                if (len == c->lens[i] && strncasecmp(s, c->values[i], len) == 0) return true;
-            return false;
-        case LE_COND_GLOB:
-            /* a NUL inside s ends the subject early: only junk has one, and matching less of
-             * it is harmless */
-            for (size_t i = 0; i < c->n; i++)
-                if (fnmatch(c->values[i], s, FNM_CASEFOLD) == 0) return true;
-            return false;
-        case LE_COND_REGEX:
-            for (size_t i = 0; i < c->n; i++)
-                if (pcre2_match(c->re[i], (PCRE2_SPTR)s, len, 0, 0, c->md, NULL) >= 0) return true;
-            return false;
-        default:
-            return false; /* a range on text: refused when building */
-    }
+    return c->tm && le_textmatch(c->tm, json_string_value(v), json_string_length(v));
 }
 
 static bool match_num(const cond_t *c, const json_t *v) {

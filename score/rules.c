@@ -3,22 +3,18 @@
  *
  * The config (config.c) has already checked every key, field name and value shape; here each
  * condition becomes a field id plus values in the form matching wants: names become enum
- * indices, numbers integers, company names company keys, patterns compiled PCRE2 code.
+ * indices, numbers integers, company names company keys, and text values a matcher
+ * (config/textmatch.h: strings, globs, PCRE2 patterns).
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "rules.h"
 
-#include <fnmatch.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "company.h"
+#include "textmatch.h"
 
 typedef enum {
     /* behaviour: the event */
@@ -98,30 +94,15 @@ static const char *const role_names[] = {"unknown", "decider",    "buyer", "infl
                                          "user",    "gatekeeper", NULL};
 static const char *const domain_kinds[] = {"business", "freemail", "disposable", NULL};
 
-/* A glob made only of literal runs and '*' (such as "*" "/pricing" "*"): matched by searching
- * the runs in order, ASCII case-insensitively, without fnmatch and without copying the
- * subject. */
-typedef struct {
-    bool simple;
-    bool anchored_start, anchored_end; /* no leading / trailing '*' */
-    size_t nparts;
-    char **part; /* lower-case literal runs */
-    size_t *plen;
-} gplan_t;
-
 typedef struct {
     fid_t f;
     le_condop_t op;
     const char *prop; /* F_PROP: the prop's name */
     size_t proplen;
     size_t n;
-    char **values;  /* LE_COND_EQ / LE_COND_GLOB strings (company: keys) */
-    size_t *lens;   /* their lengths */
-    gplan_t *globs; /* LE_COND_GLOB: each value's plan */
-    int64_t *nums;  /* numbers, enum indices, 0/1 for booleans */
+    le_textmatch_t *tm; /* text values: strings (company: keys), globs, patterns */
+    int64_t *nums;      /* numbers, enum indices, 0/1 for booleans */
     int64_t min, max;
-    pcre2_code **re;
-    pcre2_match_data *md;
 } cond_t;
 
 typedef struct {
@@ -170,88 +151,8 @@ static int64_t value_number(fid_t f, const char *s) {
 }
 
 static void free_cond(cond_t *c) {
-    for (size_t i = 0; i < c->n; i++) {
-        if (c->values) free(c->values[i]);
-        if (c->re) pcre2_code_free(c->re[i]);
-        if (c->globs) {
-            for (size_t k = 0; k < c->globs[i].nparts; k++) free(c->globs[i].part[k]);
-            free(c->globs[i].part);
-            free(c->globs[i].plen);
-        }
-    }
-    free(c->globs);
-    free(c->lens);
-    free(c->values);
+    le_textmatch_free(c->tm);
     free(c->nums);
-    free(c->re);
-    pcre2_match_data_free(c->md);
-}
-
-static char lower_ascii(char ch) {
-    return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
-}
-
-/* The plan for pattern when it has no '?', '[' or '\\' (fnmatch handles the rest). */
-static void plan_glob(const char *pat, gplan_t *g) {
-    memset(g, 0, sizeof(*g));
-    if (strpbrk(pat, "?[\\")) return;
-    size_t n = strlen(pat);
-    g->simple = true;
-    g->anchored_start = n == 0 || pat[0] != '*';
-    g->anchored_end = n == 0 || pat[n - 1] != '*';
-    g->part = le_xcalloc(n / 2 + 2, sizeof(char *));
-    g->plen = le_xcalloc(n / 2 + 2, sizeof(size_t));
-    for (const char *p = pat; *p;) {
-        while (*p == '*') p++;
-        const char *q = p;
-        while (*q && *q != '*') q++;
-        if (q > p) {
-            char *part = le_xstrndup(p, (size_t)(q - p));
-            for (char *c = part; *c; c++) *c = lower_ascii(*c);
-            g->part[g->nparts] = part;
-            g->plen[g->nparts++] = (size_t)(q - p);
-        }
-        p = q;
-    }
-}
-
-/* dst = src with ASCII upper case lowered, 16 bytes at a time where SSE2 is there. */
-static void lower_copy(char *dst, const char *src, size_t n) {
-    size_t i = 0;
-#ifdef __SSE2__
-    const __m128i a1 = _mm_set1_epi8('A' - 1), z1 = _mm_set1_epi8('Z' + 1), d = _mm_set1_epi8(0x20);
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
-        __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, a1), _mm_cmplt_epi8(v, z1));
-        _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm_add_epi8(v, _mm_and_si128(up, d)));
-    }
-#endif
-    for (; i < n; i++) dst[i] = lower_ascii(src[i]);
-}
-
-/* fnmatch(pat, v, FNM_CASEFOLD) for a simple pattern and a subject already in lower case: the
- * runs in order (memmem), anchored where the pattern has no '*' at that end. */
-static bool simple_glob_lower(const gplan_t *g, const char *v, size_t vlen) {
-    size_t at = 0, first = 0, last = g->nparts;
-    if (g->nparts == 0) return !g->anchored_start || vlen == 0;
-    if (g->anchored_start) {
-        if (vlen < g->plen[0] || memcmp(v, g->part[0], g->plen[0]) != 0) return false;
-        at = g->plen[0];
-        first = 1;
-        if (g->nparts == 1 && g->anchored_end) return vlen == at;
-    }
-    if (g->anchored_end && last > first) {
-        size_t n = g->plen[last - 1];
-        if (vlen < at + n || memcmp(v + vlen - n, g->part[last - 1], n) != 0) return false;
-        vlen -= n;
-        last--;
-    }
-    for (size_t k = first; k < last; k++) {
-        const char *p = memmem(v + at, vlen - at, g->part[k], g->plen[k]);
-        if (!p) return false;
-        at = (size_t)(p - v) + g->plen[k];
-    }
-    return true;
 }
 
 static int build_cond(const le_config_t *cfg, const char *path, const le_condconf_t *cc, cond_t *c,
@@ -275,46 +176,31 @@ static int build_cond(const le_config_t *cfg, const char *path, const le_condcon
         c->f = fields[i].id;
     }
     if (cc->op == LE_COND_RANGE) return 0;
-    if (cc->op == LE_COND_REGEX) {
-        c->re = le_xcalloc(c->n, sizeof(*c->re));
-        for (size_t i = 0; i < c->n; i++) {
-            int ecode;
-            PCRE2_SIZE eoff;
-            c->re[i] = pcre2_compile((PCRE2_SPTR)cc->values[i], PCRE2_ZERO_TERMINATED,
-                                     PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ecode,
-                                     &eoff, NULL);
-            if (!c->re[i]) {
-                PCRE2_UCHAR msg[160];
-                pcre2_get_error_message(ecode, msg, sizeof(msg));
-                le_buf_printf(err, "%s:%u:%u: %s.when.%s: bad regex at offset %zu: %s\n", cfg->path,
-                              cc->line, cc->col, path, cc->field, (size_t)eoff, (const char *)msg);
-                return LE_EINVAL;
-            }
-            (void)pcre2_jit_compile(c->re[i], PCRE2_JIT_COMPLETE); /* falls back to the
-                                                                        interpreter */
-        }
-        c->md = pcre2_match_data_create(1, NULL);
-        return 0;
-    }
-    if (numeric(c->f)) {
+    if (numeric(c->f) && cc->op != LE_COND_REGEX) {
         c->nums = le_xcalloc(c->n, sizeof(*c->nums));
         for (size_t i = 0; i < c->n; i++) c->nums[i] = value_number(c->f, cc->values[i]);
         return 0;
     }
-    c->values = le_xcalloc(c->n, sizeof(*c->values));
-    c->lens = le_xcalloc(c->n, sizeof(*c->lens));
-    if (c->op == LE_COND_GLOB) c->globs = le_xcalloc(c->n, sizeof(*c->globs));
-    for (size_t i = 0; i < c->n; i++) {
-        if (c->f == F_COMPANY && c->op == LE_COND_EQ) {
-            /* cut where the enrichment cuts its keys (enrich.c), so long names still meet */
+    char **values = cc->values, *why = NULL;
+    if (c->f == F_COMPANY && c->op == LE_COND_EQ) {
+        /* cut where the enrichment cuts its keys (enrich.c), so long names still meet */
+        values = le_xcalloc(c->n ? c->n : 1, sizeof(char *));
+        for (size_t i = 0; i < c->n; i++) {
             char key[128];
             le_company_key(cc->values[i], strlen(cc->values[i]), key, sizeof(key));
-            c->values[i] = le_xstrdup(key);
-        } else {
-            c->values[i] = le_xstrdup(cc->values[i]);
+            values[i] = le_xstrdup(key);
         }
-        c->lens[i] = strlen(c->values[i]);
-        if (c->globs) plan_glob(c->values[i], &c->globs[i]);
+    }
+    c->tm = le_textmatch_new(c->op, (const char *const *)values, c->n, &why);
+    if (values != cc->values) {
+        for (size_t i = 0; i < c->n; i++) free(values[i]);
+        free(values);
+    }
+    if (!c->tm) {
+        le_buf_printf(err, "%s:%u:%u: %s.when.%s: %s\n", cfg->path, cc->line, cc->col, path,
+                      cc->field, why);
+        free(why);
+        return LE_EINVAL;
     }
     return 0;
 }
@@ -403,39 +289,7 @@ static le_str_t query_param(le_str_t url, const char *name, char *buf, size_t ca
 
 /* A value the condition's strings or patterns are tried on. An absent value never matches. */
 static bool match_str(cond_t *c, le_str_t v) {
-    if (!v.ptr || !v.len) return false;
-    if (c->op == LE_COND_REGEX) {
-        for (size_t i = 0; i < c->n; i++)
-            if (pcre2_match(c->re[i], (PCRE2_SPTR)v.ptr, v.len, 0, 0, c->md, NULL) >= 0)
-                return true;
-        return false;
-    }
-    if (c->op == LE_COND_GLOB) {
-        bool all_simple = true, hit = false, nul = memchr(v.ptr, '\0', v.len) != NULL;
-        char buf[2048], *low = v.len <= sizeof(buf) ? buf : le_xmalloc(v.len);
-        if (!nul) lower_copy(low, v.ptr, v.len); /* once: then plain compares and memmem */
-        for (size_t i = 0; i < c->n && !hit; i++) {
-            if (!c->globs[i].simple)
-                all_simple = false;
-            else if (!nul)
-                hit = simple_glob_lower(&c->globs[i], low, v.len);
-        }
-        if (low != buf) free(low);
-        if (hit || all_simple) return hit;
-        char small[1024], *s = v.len < sizeof(small) ? small : le_xmalloc(v.len + 1);
-        memcpy(s, v.ptr, v.len);
-        s[v.len] = '\0';
-        for (size_t i = 0; i < c->n && !hit; i++) {
-            /* a NUL inside v ends the subject early: such values only come from binary
-             * junk, and matching less of them is harmless */
-            if (!c->globs[i].simple) hit = fnmatch(c->values[i], s, FNM_CASEFOLD) == 0;
-        }
-        if (s != small) free(s);
-        return hit;
-    }
-    for (size_t i = 0; i < c->n; i++)
-        if (v.len == c->lens[i] && strncasecmp(v.ptr, c->values[i], v.len) == 0) return true;
-    return false;
+    return le_textmatch(c->tm, v.ptr, v.len);
 }
 
 static bool match_num(const cond_t *c, int64_t v) {
