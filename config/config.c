@@ -1006,14 +1006,47 @@ static const condfield_t fit_fields[] = {
     {"company_match", V_BOOL, NULL},
 };
 
+static const char *const route_type_names[] = {"mql", "mqa", NULL};
+static const char *const grade_names[] = {"A", "B", "C", "D", NULL};
+
+/* What a route's `when` may name (forward/route.c reads them from the payload). */
+static const condfield_t route_fields[] = {
+    {"type", V_NAMES, route_type_names},
+    {"country", V_TEXT, NULL},
+    {"region", V_TEXT, NULL},
+    {"city", V_TEXT, NULL},
+    {"continent", V_TEXT, NULL},
+    {"network", V_NAMES, network_names},
+    {"company", V_TEXT, NULL},
+    {"company_key", V_TEXT, NULL},
+    {"domain", V_TEXT, NULL},
+    {"company_size", V_NUMBER, NULL},
+    {"industry", V_TEXT, NULL},
+    {"role", V_NAMES, role_names},
+    {"job_title", V_TEXT, NULL},
+    {"email_domain", V_NAMES, domain_kind_names},
+    {"behaviour", V_NUMBER, NULL},
+    {"fit", V_NUMBER, NULL},
+    {"grade", V_NAMES, grade_names},
+    {"band", V_NUMBER, NULL},
+    {"page", V_TEXT, NULL},
+};
+
+/* Whose `when` a condition is in. */
+typedef enum { W_BEHAVIOUR, W_FIT, W_ROUTE } when_kind_t;
+
 /* The field a `when` key names; prop.<name> (behaviour) is any custom prop. */
-static const condfield_t *cond_field(bool fit, const char *k, size_t len) {
+static const condfield_t *cond_field(when_kind_t kind, const char *k, size_t len) {
     static const condfield_t prop = {"prop.", V_TEXT, NULL};
-    const condfield_t *f = fit ? fit_fields : behaviour_fields;
-    size_t n = fit ? LE_ARRAY_SIZE(fit_fields) : LE_ARRAY_SIZE(behaviour_fields);
+    const condfield_t *f = kind == W_FIT     ? fit_fields
+                           : kind == W_ROUTE ? route_fields
+                                             : behaviour_fields;
+    size_t n = kind == W_FIT     ? LE_ARRAY_SIZE(fit_fields)
+               : kind == W_ROUTE ? LE_ARRAY_SIZE(route_fields)
+                                 : LE_ARRAY_SIZE(behaviour_fields);
     for (size_t i = 0; i < n; i++)
         if (strlen(f[i].name) == len && memcmp(f[i].name, k, len) == 0) return &f[i];
-    if (!fit && len > 5 && memcmp(k, "prop.", 5) == 0) return &prop;
+    if (kind == W_BEHAVIOUR && len > 5 && memcmp(k, "prop.", 5) == 0) return &prop;
     return NULL;
 }
 
@@ -1121,6 +1154,43 @@ static bool set_cond(ctx_t *x, const condfield_t *f, const le__ynode_t *key, con
     return true;
 }
 
+/* The conditions of a `when` map (not empty) into *out / *n: each key a field of kind, no key
+ * twice. */
+static void set_when(ctx_t *x, when_kind_t kind, const le__ynode_t *when, const char *ipath,
+                     le_condconf_t **out, size_t *n) {
+    static const char *const hints[] = {
+        [W_BEHAVIOUR] = "behaviour rules look at event, url, ref, title, form, utm_source, "
+                        "utm_medium, utm_campaign, utm_term, utm_content, prop.<name>",
+        [W_FIT] = "fit rules look at country, region, city, continent, network, company_known, "
+                  "company, domain, asn, language, device_class, browser, os, connection_type, "
+                  "role, email_domain, job_title, company_size, industry, company_match",
+        [W_ROUTE] = "routes look at type, country, region, city, continent, network, company, "
+                    "company_key, domain, company_size, industry, role, job_title, email_domain, "
+                    "behaviour, fit, grade, band, page",
+    };
+    char kpath[300];
+    *out = le_xcalloc(when->n / 2, sizeof(**out));
+    for (size_t k = 0; k + 1 < when->n; k += 2) {
+        const le__ynode_t *key = when->kids[k], *val = when->kids[k + 1];
+        char shown[MAX_KEY + 4];
+        show_key(shown, key->str, key->kind == LE__YSCALAR ? key->len : 0);
+        snprintf(kpath, sizeof(kpath), "%s.when.%s", ipath, shown);
+        const condfield_t *f =
+            key->kind == LE__YSCALAR ? cond_field(kind, key->str, key->len) : NULL;
+        if (!f) {
+            report(x, key, kpath, "unknown condition \"%s\" (%s)", shown, hints[kind]);
+            continue;
+        }
+        bool dup = false;
+        for (size_t j = 0; j < *n; j++) dup = dup || strcmp((*out)[j].field, key->str) == 0;
+        if (dup) {
+            report(x, key, kpath, "duplicate condition \"%s\"", shown);
+            continue;
+        }
+        set_cond(x, f, key, val, kpath, &(*out)[(*n)++]);
+    }
+}
+
 static void set_rule(ctx_t *x, bool fit, const le__ynode_t *it, const char *ipath,
                      le_ruleconf_t *r) {
     char kpath[300];
@@ -1162,33 +1232,7 @@ static void set_rule(ctx_t *x, bool fit, const le__ynode_t *it, const char *ipat
         report(x, when ? when : it, ipath, "expected when: with at least one condition");
         return;
     }
-    r->when = le_xcalloc(when->n / 2, sizeof(*r->when));
-    for (size_t k = 0; k + 1 < when->n; k += 2) {
-        const le__ynode_t *key = when->kids[k], *val = when->kids[k + 1];
-        char shown[MAX_KEY + 4];
-        show_key(shown, key->str, key->kind == LE__YSCALAR ? key->len : 0);
-        snprintf(kpath, sizeof(kpath), "%s.when.%s", ipath, shown);
-        const condfield_t *f =
-            key->kind == LE__YSCALAR ? cond_field(fit, key->str, key->len) : NULL;
-        if (!f) {
-            report(x, key, kpath, "unknown condition \"%s\" (%s)", shown,
-                   fit ? "fit rules look at country, region, city, continent, network, "
-                         "company_known, company, domain, asn, language, device_class, browser, "
-                         "os, connection_type, role, email_domain, job_title, company_size, "
-                         "industry, company_match"
-                       : "behaviour rules look at event, url, ref, title, form, utm_source, "
-                         "utm_medium, utm_campaign, utm_term, utm_content, prop.<name>");
-            continue;
-        }
-        bool dup = false;
-        for (size_t j = 0; j < r->nwhen; j++) dup = dup || strcmp(r->when[j].field, key->str) == 0;
-        if (dup) {
-            report(x, key, kpath, "duplicate condition \"%s\"", shown);
-            continue;
-        }
-        le_condconf_t *c = &r->when[r->nwhen++];
-        if (!set_cond(x, f, key, val, kpath, c)) continue;
-    }
+    set_when(x, fit ? W_FIT : W_BEHAVIOUR, when, ipath, &r->when, &r->nwhen);
 }
 
 static void set_rules(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
@@ -1436,32 +1480,6 @@ static void set_endpoints(ctx_t *x, const directive_t *d, const le__ynode_t *v, 
     *(size_t *)field(x->c, d->off2) = n;
 }
 
-static const char *const route_type_names[] = {"mql", "mqa", NULL};
-static const char *const grade_names[] = {"A", "B", "C", "D", NULL};
-
-/* What a route's `when` may name (forward/route.c reads them from the payload). */
-static const condfield_t route_fields[] = {
-    {"type", V_NAMES, route_type_names},
-    {"country", V_TEXT, NULL},
-    {"region", V_TEXT, NULL},
-    {"city", V_TEXT, NULL},
-    {"continent", V_TEXT, NULL},
-    {"network", V_NAMES, network_names},
-    {"company", V_TEXT, NULL},
-    {"company_key", V_TEXT, NULL},
-    {"domain", V_TEXT, NULL},
-    {"company_size", V_NUMBER, NULL},
-    {"industry", V_TEXT, NULL},
-    {"role", V_NAMES, role_names},
-    {"job_title", V_TEXT, NULL},
-    {"email_domain", V_NAMES, domain_kind_names},
-    {"behaviour", V_NUMBER, NULL},
-    {"fit", V_NUMBER, NULL},
-    {"grade", V_NAMES, grade_names},
-    {"band", V_NUMBER, NULL},
-    {"page", V_TEXT, NULL},
-};
-
 static void free_routes(le_config_t *c, const directive_t *d) {
     le_routeconf_t *r = *(le_routeconf_t **)field(c, d->off);
     size_t n = *(size_t *)field(c, d->off2);
@@ -1514,31 +1532,7 @@ static void set_route(ctx_t *x, const le__ynode_t *it, const char *ipath, le_rou
         report(x, when, ipath, "expected when: with at least one condition, or no when");
         return;
     }
-    r->when = le_xcalloc(when->n / 2, sizeof(*r->when));
-    for (size_t k = 0; k + 1 < when->n; k += 2) {
-        const le__ynode_t *key = when->kids[k], *val = when->kids[k + 1];
-        char shown[MAX_KEY + 4];
-        show_key(shown, key->str, key->kind == LE__YSCALAR ? key->len : 0);
-        snprintf(kpath, sizeof(kpath), "%s.when.%s", ipath, shown);
-        const condfield_t *f = NULL;
-        for (size_t i = 0; i < LE_ARRAY_SIZE(route_fields) && key->kind == LE__YSCALAR; i++)
-            if (strcmp(route_fields[i].name, key->str) == 0) f = &route_fields[i];
-        if (!f) {
-            report(x, key, kpath,
-                   "unknown condition \"%s\" (routes look at type, country, region, city, "
-                   "continent, network, company, company_key, domain, company_size, industry, "
-                   "role, job_title, email_domain, behaviour, fit, grade, band, page)",
-                   shown);
-            continue;
-        }
-        bool dup = false;
-        for (size_t j = 0; j < r->nwhen; j++) dup = dup || strcmp(r->when[j].field, key->str) == 0;
-        if (dup) {
-            report(x, key, kpath, "duplicate condition \"%s\"", shown);
-            continue;
-        }
-        set_cond(x, f, key, val, kpath, &r->when[r->nwhen++]);
-    }
+    set_when(x, W_ROUTE, when, ipath, &r->when, &r->nwhen);
 }
 
 static void set_routes(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
