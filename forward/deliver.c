@@ -57,7 +57,6 @@ struct le_deliver_s {
     size_t neps;
     req_t *inflight; /* a list: at most the sum of the endpoints' concurrency */
     struct event *scan, *due, *sla;
-    uint64_t rng;
     size_t sla_mark;  /* outbox items before this one were looked at by the SLA watch */
     uint64_t sla_gen; /* le_outbox_erasures when sla_mark was last valid */
     char *dead_letter;
@@ -68,17 +67,11 @@ struct le_deliver_s {
 
 static pthread_mutex_t dlq_mu = PTHREAD_MUTEX_INITIALIZER; /* the dead-letter file */
 
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t next_rand(le_deliver_t *d) {
-    d->rng ^= d->rng << 13;
-    d->rng ^= d->rng >> 7;
-    d->rng ^= d->rng << 17;
-    return d->rng;
+/* The jitter's randomness (a retry is rare: a system call is fine). */
+static uint64_t random64(void) {
+    uint64_t r;
+    le_random(&r, sizeof(r));
+    return r;
 }
 
 static void observe(hist_t *h, int64_t us) {
@@ -258,8 +251,22 @@ static void schedule_scan(le_deliver_t *d) {
 
 /* ---- outcomes ---------------------------------------------------------------------------- */
 
+/* Give up on q after attempts: dead in the outbox, a line in the dead-letter file. The
+ * outbox's answer: -ENOENT when the item was erased meanwhile (nothing of it is written). */
+static int go_dead(le_deliver_t *d, const req_t *q, uint32_t attempts, const char *why,
+                   int64_t now) {
+    int rc = le_outbox_set(d->ob, q->id, LE_OB_DEAD, attempts, 0, why, now);
+    if (rc == -ENOENT) return rc;
+    atomic_fetch_add(&d->dead, 1);
+    int drc = dead_letter_append(d->dead_letter, q, attempts, why, now);
+    le_log(LE_LOG_ERROR, "deliver: %s to %s is dead after %u attempts (%s)%s%s", q->id,
+           q->endpoint ? q->endpoint : "-", attempts, why,
+           drc ? "; writing the dead-letter file failed: " : "", drc ? strerror(-drc) : "");
+    return rc;
+}
+
 static void record(le_deliver_t *d, req_t *q, const le_client_result_t *r) {
-    int64_t now = now_ms();
+    int64_t now = le_now_ms();
     uint32_t attempts = q->attempts + 1;
     char reason[256];
     if (r->status)
@@ -279,7 +286,7 @@ static void record(le_deliver_t *d, req_t *q, const le_client_result_t *r) {
     } else if (v == LE_RETRY_AGAIN && now - q->since_ms < (int64_t)cfg->crm.retry.max_age_ms) {
         int64_t ra = r->retry_after ? le_retry_after_ms(r->retry_after, now) : -1;
         int64_t wait = le_retry_delay_ms(attempts, (int64_t)cfg->crm.retry.base_ms,
-                                         (int64_t)cfg->crm.retry.cap_ms, next_rand(d), ra);
+                                         (int64_t)cfg->crm.retry.cap_ms, random64(), ra);
         rc = le_outbox_set(d->ob, q->id, LE_OB_PENDING, attempts, now + wait, reason, now);
         atomic_fetch_add(&d->retried, 1);
         le_log(attempts == 1 ? LE_LOG_WARN : LE_LOG_DEBUG,
@@ -291,14 +298,7 @@ static void record(le_deliver_t *d, req_t *q, const le_client_result_t *r) {
             snprintf(why, sizeof(why), "still failing after crm.retry.max_age: %s", reason);
         else
             snprintf(why, sizeof(why), "%s", reason);
-        rc = le_outbox_set(d->ob, q->id, LE_OB_DEAD, attempts, 0, why, now);
-        if (rc != -ENOENT) { /* erased while in flight: nothing of it may be written again */
-            atomic_fetch_add(&d->dead, 1);
-            int drc = dead_letter_append(d->dead_letter, q, attempts, why, now);
-            le_log(LE_LOG_ERROR, "deliver: %s to %s is dead after %u attempts (%s)%s%s", q->id,
-                   q->endpoint ? q->endpoint : "-", attempts, why,
-                   drc ? "; writing the dead-letter file failed: " : "", drc ? strerror(-drc) : "");
-        }
+        rc = go_dead(d, q, attempts, why, now);
     }
     if (rc == -ENOENT)
         le_log(LE_LOG_INFO, "deliver: %s was erased while in flight; its answer is ignored", q->id);
@@ -331,7 +331,7 @@ static bool send_item(le_deliver_t *d, const char *id) {
     bool sent = true;
     if (!ep) {
         /* the route named an endpoint the config no longer has: wait for a config that has */
-        int64_t now = now_ms();
+        int64_t now = le_now_ms();
         char why[160];
         snprintf(why, sizeof(why), "no endpoint named %.64s in crm.endpoints",
                  it.endpoint ? it.endpoint : "-");
@@ -355,7 +355,7 @@ static bool send_item(le_deliver_t *d, const char *id) {
         body = le_xstrndup(it.payload, it.len);
     }
     json_decref(p);
-    int64_t t = now_ms() / 1000;
+    int64_t t = le_now_ms() / 1000;
     le_buf_t sig = LE_BUF_INIT;
     le_sig_header((const char *const *)c->secrets.items, c->secrets.n, t, body, strlen(body), &sig);
     char attempt[16];
@@ -452,7 +452,7 @@ static int visit_pending(void *ud, const le_ob_item_t *it) {
 static void expire(le_deliver_t *d, const char *id) {
     le_ob_item_t it;
     if (le_outbox_get(d->ob, id, &it) != 0) return;
-    int64_t now = now_ms();
+    int64_t now = le_now_ms();
     char why[320];
     snprintf(why, sizeof(why), "older than crm.retry.max_age%s%.240s", it.reason ? ": " : "",
              it.reason ? it.reason : "");
@@ -462,10 +462,7 @@ static void expire(le_deliver_t *d, const char *id) {
                .endpoint = it.endpoint,
                .payload = it.payload,
                .created_ms = it.created_ms};
-    le_outbox_set(d->ob, id, LE_OB_DEAD, it.attempts, 0, why, now);
-    atomic_fetch_add(&d->dead, 1);
-    dead_letter_append(d->dead_letter, &q, it.attempts, why, now);
-    le_log(LE_LOG_ERROR, "deliver: %s is dead: %s", id, why);
+    go_dead(d, &q, it.attempts, why, now);
     le_ob_item_free(&it);
 }
 
@@ -474,7 +471,7 @@ static void on_scan(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     le_deliver_t *d = arg;
     if (d->closing || !d->neps) return; /* no endpoints: MQLs wait in the outbox */
-    pass_t p = {.d = d, .now = now_ms(), .next_due = INT64_MAX};
+    pass_t p = {.d = d, .now = le_now_ms(), .next_due = INT64_MAX};
     p.avail = le_xcalloc(d->neps, sizeof(uint32_t));
     for (size_t i = 0; i < d->neps; i++) {
         uint32_t busy = 0;
@@ -503,7 +500,7 @@ static void on_scan(evutil_socket_t fd, short what, void *arg) {
         struct timeval zero = {0, 0};
         event_add(d->due, &zero);
     } else if (p.next_due != INT64_MAX) {
-        int64_t wait = p.next_due - now_ms();
+        int64_t wait = p.next_due - le_now_ms();
         if (wait < 1) wait = 1;
         struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
         event_add(d->due, &tv);
@@ -561,7 +558,7 @@ static void escalate(le_deliver_t *d, const char *id) {
     if (r) le_payload_set_route(p, r);
     char *body = le_payload_dump(p);
     json_decref(p);
-    int64_t now = now_ms();
+    int64_t now = le_now_ms();
     int rc = le_outbox_add(d->ob, eid, "mql", it.lead, r ? r->endpoint : it.endpoint, now, body,
                            strlen(body));
     if (rc == 0) {
@@ -588,7 +585,7 @@ static void on_sla(evutil_socket_t fd, short what, void *arg) {
         d->sla_gen = gen;
         d->sla_mark = 0;
     }
-    sla_pass_t p = {.now = now_ms(), .within = (int64_t)d->cfg->sla.accept_within_ms};
+    sla_pass_t p = {.now = le_now_ms(), .within = (int64_t)d->cfg->sla.accept_within_ms};
     le_outbox_each_from(d->ob, &d->sla_mark, visit_sla, &p);
     for (size_t i = 0; i < p.n; i++) {
         escalate(d, p.ids[i]);
@@ -613,10 +610,6 @@ int le_deliver_new(struct event_base *base, le_config_t *cfg, le_outbox_t *ob,
     d->ob = ob;
     if (hooks) d->hooks = *hooks;
     d->dead_letter = le_dead_letter_path(cfg);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    d->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid() ^
-             0x9e3779b97f4a7c15ull;
     d->scan = event_new(base, -1, 0, on_scan, d);
     d->due = evtimer_new(base, on_scan, d);
     d->sla = event_new(base, -1, EV_PERSIST, on_sla, d);

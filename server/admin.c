@@ -95,12 +95,6 @@ static void reply_error(struct evhttp_request *req, int code, const char *reason
     json_decref(o);
 }
 
-static int64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A query parameter (decoded, malloc'd) or NULL. */
 static char *query_param(struct evhttp_request *req, const char *name) {
     const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
@@ -142,7 +136,7 @@ static void erase(le_admin_t *a, struct evhttp_request *req, const char *key) {
         reply_error(req, 404, "Not Found", "not found");
         return;
     }
-    le_event_t ev = {.time_ms = wall_ms(), .type = LE_EV_ERASE, .source = LE_SRC_ADMIN};
+    le_event_t ev = {.time_ms = le_now_ms(), .type = LE_EV_ERASE, .source = LE_SRC_ADMIN};
     memcpy(ev.id, id, 33);
     ev.name = le_str(is_contact ? "contact" : "visitor");
     int code = append_applied(a, &ev);
@@ -237,7 +231,7 @@ static void set_status(le_admin_t *a, struct evhttp_request *req, const char *ke
         reply_error(req, 409, "Conflict", "the lead has never been an MQL");
     } else {
         le_kv_t props[2];
-        le_event_t ev = {.time_ms = wall_ms(), .type = LE_EV_STATUS, .source = LE_SRC_ADMIN};
+        le_event_t ev = {.time_ms = le_now_ms(), .type = LE_EV_STATUS, .source = LE_SRC_ADMIN};
         memcpy(ev.id, id, 33);
         ev.name = le_str(le_stage_name(st));
         if (reason && *reason) props[ev.nprops++] = (le_kv_t){le_str("reason"), le_str(reason)};
@@ -277,7 +271,7 @@ static int64_t parse_when(const char *s) {
 /* GET /v1/funnel?from=&to= (default: the last 30 days) */
 static void funnel(le_admin_t *a, struct evhttp_request *req) {
     char *f = query_param(req, "from"), *t = query_param(req, "to");
-    int64_t now = wall_ms() / 1000;
+    int64_t now = le_now_ms() / 1000;
     int64_t to = t ? parse_when(t) : now + 1, from = f ? parse_when(f) : to - 30 * 86400;
     if (from < 0 || to < 0 || from >= to || to > UINT32_MAX) {
         reply_error(req, 400, "Bad Request",
@@ -298,8 +292,8 @@ static void funnel(le_admin_t *a, struct evhttp_request *req) {
 static void outbox_op(le_admin_t *a, struct evhttp_request *req, const char *id, bool retry) {
     le_outbox_t *ob = le_scorer_outbox(a->scorer);
     int rc = !ob || !id ? -ENOENT
-             : retry    ? le_outbox_retry(ob, id, wall_ms())
-                        : le_outbox_drop(ob, id, wall_ms());
+             : retry    ? le_outbox_retry(ob, id, le_now_ms())
+                        : le_outbox_drop(ob, id, le_now_ms());
     if (rc == 0) {
         if (retry && a->deliver) le_deliver_kick(a->deliver);
         reply_json(req, 200, "OK", retry ? "{\"state\":\"pending\"}" : "{\"state\":\"dropped\"}");
@@ -415,7 +409,7 @@ static bool hook_awaiting(void *ud, const char *lead, uint32_t cycle) {
 static void hook_breach(void *ud, const char *lead) {
     le_admin_t *a = ud;
     if (!a->log || strlen(lead) != 32) return;
-    le_event_t ev = {.time_ms = wall_ms(), .type = LE_EV_STATUS, .source = LE_SRC_ADMIN};
+    le_event_t ev = {.time_ms = le_now_ms(), .type = LE_EV_STATUS, .source = LE_SRC_ADMIN};
     memcpy(ev.id, lead, 33);
     ev.name = le_str("breach");
     if (le_evlog_append(a->log, &ev) != 0)

@@ -12,19 +12,19 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <sys/file.h>
-#include <sys/socket.h>
-#include <arpa/inet.h>
-#include <unistd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <event2/event.h>
 #include <event2/http.h>
 
 #include "cli.h"
+#include "client.h"
 #include "config.h"
 #include "outbox.h"
 
@@ -92,8 +92,22 @@ static bool server_running(const char *dir) {
     return busy;
 }
 
-/* POST path to the admin API; prints the answer's body; the HTTP status, or -1. */
-static int admin_post(const le_config_t *cfg, const char *path) {
+typedef struct {
+    bool done;
+    int status;  /* 0: no answer */
+    char *error; /* the answer's text outside 2xx, or why there was none */
+} answer_t;
+
+static void on_answer(void *ud, const le_client_result_t *r) {
+    answer_t *a = ud;
+    a->done = true;
+    a->status = r->status;
+    a->error = r->error ? le_xstrdup(r->error) : NULL;
+}
+
+/* POST path to the running server's admin API (through the webhook client, forward/client.h).
+ * The HTTP status (0: no answer), with a->error; -1 when admin.listen cannot be reached. */
+static int admin_post(const le_config_t *cfg, const char *path, answer_t *a) {
     char host[LE_LISTEN_HOST_MAX];
     uint16_t port;
     if (le_listen_parse(cfg->admin.listen, host, &port) != 0) return -1;
@@ -106,55 +120,31 @@ static int admin_post(const le_config_t *cfg, const char *path) {
         free(pf);
         if (port == 0) return -1;
     }
-    struct sockaddr_storage ss = {0};
-    socklen_t sl;
-    if (strchr(host, ':')) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(port);
-        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) return -1;
-        if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr)) a->sin6_addr = in6addr_loopback;
-        sl = sizeof(*a);
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons(port);
-        if (inet_pton(AF_INET, host, &a->sin_addr) != 1) return -1;
-        if (a->sin_addr.s_addr == htonl(INADDR_ANY)) a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        sl = sizeof(*a);
+    bool v6 = strchr(host, ':') != NULL;
+    const char *h = strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1"
+                    : strcmp(host, "::") == 0    ? "::1"
+                                                 : host;
+    char *url = le_strf("http://%s%s%s:%u%s", v6 ? "[" : "", h, v6 ? "]" : "", port, path);
+    char *auth = le_strf("Bearer %s", cfg->admin.token ? cfg->admin.token : "");
+    const char *hdrs[] = {"Authorization", auth};
+    signal(SIGPIPE, SIG_IGN);
+    struct event_base *base = event_base_new();
+    le_client_t *c = NULL;
+    char *msg = NULL;
+    le_client_opts_t o = {.url = url, .timeout_ms = 15000, .concurrency = 1};
+    int rc = -1;
+    if (le_client_new(base, &o, &c, &msg) == 0 &&
+        le_client_post(c, hdrs, 1, "", 0, on_answer, a) == 0) {
+        while (!a->done && event_base_loop(base, EVLOOP_ONCE) == 0) continue;
+        rc = a->status;
     }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    struct timeval tv = {15, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&ss, sl) != 0) {
-        close(fd);
-        return -1;
-    }
-    char *req = le_strf("POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
-                        "Content-Length: 0\r\nConnection: close\r\n\r\n",
-                        path, cfg->admin.listen, cfg->admin.token ? cfg->admin.token : "");
-    size_t len = strlen(req), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, req + off, len - off);
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
-    free(req);
-    le_buf_t in = LE_BUF_INIT;
-    char chunk[4096];
-    ssize_t r;
-    while (in.len < 65536 && (r = read(fd, chunk, sizeof(chunk))) > 0)
-        le_buf_append(&in, chunk, (size_t)r);
-    close(fd);
-    int status = -1;
-    const char *text = le_buf_cstr(&in);
-    if (sscanf(text, "HTTP/1.%*d %d", &status) != 1) status = -1;
-    const char *body = strstr(text, "\r\n\r\n");
-    if (body) fputs(body + 4, status == 200 ? stdout : stderr);
-    le_buf_free(&in);
-    return status;
+    le_client_free(c);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    event_base_free(base);
+    free(msg);
+    free(auth);
+    free(url);
+    return rc;
 }
 
 static int outbox_op(const le_config_t *cfg, bool retry, const char *id) {
@@ -164,15 +154,20 @@ static int outbox_op(const le_config_t *cfg, bool retry, const char *id) {
         char *enc = evhttp_encode_uri(id);
         char *path = le_strf("/v1/outbox/%s/%s", enc, retry ? "retry" : "drop");
         free(enc);
-        int status = admin_post(cfg, path);
+        answer_t a = {0};
+        int status = admin_post(cfg, path, &a);
         free(path);
-        if (status < 0) {
+        if (status == 200) {
+            printf("{\"state\":\"%s\"}\n", retry ? "pending" : "dropped");
+        } else if (status <= 0) {
             fprintf(stderr,
                     "leadedge: a server holds the outbox, but its admin API on %s did "
-                    "not answer\n",
-                    cfg->admin.listen);
-            return 1;
+                    "not answer%s%s\n",
+                    cfg->admin.listen, a.error ? ": " : "", a.error ? a.error : "");
+        } else {
+            fprintf(stderr, "leadedge: %s: HTTP %d %s\n", id, status, a.error ? a.error : "");
         }
+        free(a.error);
         return status == 200 ? 0 : 1;
     }
     le_outbox_t *ob;
@@ -182,9 +177,7 @@ static int outbox_op(const le_config_t *cfg, bool retry, const char *id) {
         free(msg);
         return 1;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = le_now_ms();
     int rc = retry ? le_outbox_retry(ob, id, now) : le_outbox_drop(ob, id, now);
     le_outbox_close(ob);
     if (rc == 0) {

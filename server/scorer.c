@@ -564,10 +564,9 @@ int le_scorer_stage(le_scorer_t *s, const char *id, le_stage_t *stage, uint32_t 
 }
 
 void le_scorer_leads(le_scorer_t *s, le_stage_t stage, size_t limit, le_buf_t *out) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    uint32_t now = (uint32_t)(le_now_ms() / 1000);
     pthread_mutex_lock(&s->mu);
-    le_engine_leads(s->eng, stage, limit, (uint32_t)ts.tv_sec, out);
+    le_engine_leads(s->eng, stage, limit, now, out);
     pthread_mutex_unlock(&s->mu);
 }
 
