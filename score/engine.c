@@ -668,6 +668,28 @@ static uint32_t contact_by_id(le_engine_t *e, const char *id) {
     return smap_get(e, &e->by_id, contact_id_key, lower);
 }
 
+/* The lead key names (an e-mail address, a contact id, or a visitor id, whose contact it is
+ * when linked): *ci the contact's index + 1, else *vi the anonymous visitor's index + 1; false
+ * when nobody. */
+static bool lookup(le_engine_t *e, const char *key, uint32_t *ci, uint32_t *vi) {
+    *ci = *vi = 0;
+    if (strchr(key, '@')) {
+        char email[LE_EMAIL_SIZE];
+        if (le_email_normalize(key, strlen(key), email, sizeof(email), NULL) == 0)
+            *ci = smap_get(e, &e->by_email, contact_key, email);
+        return *ci != 0;
+    }
+    if ((*ci = contact_by_id(e, key)) != 0 || strlen(key) != 32) return *ci != 0;
+    uint8_t id[16];
+    id_bytes(key, id);
+    uint32_t s = vfind(e, id);
+    if (s && vis(e, s - 1)->contact)
+        *ci = vis(e, s - 1)->contact;
+    else
+        *vi = s;
+    return s != 0;
+}
+
 static le_str_t prop(const le_event_t *ev, const char *name) {
     size_t n = strlen(name);
     for (uint32_t i = 0; i < ev->nprops; i++)
@@ -797,30 +819,18 @@ static void drop_contact(le_engine_t *e, uint32_t ci) {
 static void apply_erase(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     e->nerased = 0;
     memcpy(out->lead, ev->id, 33);
-    uint32_t ci = contact_by_id(e, ev->id);
-    if (!ci && strlen(ev->id) == 32) {
-        uint8_t id[16];
-        id_bytes(ev->id, id);
-        uint32_t s = vfind(e, id);
-        if (s) {
-            visitor_t *v = vis(e, s - 1);
-            if (v->contact) {
-                ci = v->contact;
-            } else {
-                drop_visitor(e, s - 1);
-                out->erased = true;
-            }
-        }
+    uint32_t ci, vi;
+    if (!lookup(e, ev->id, &ci, &vi)) {
+        out->unknown_lead = true;
+        return;
     }
     if (ci) {
         memcpy(out->lead, e->contacts[ci - 1]->id, 33);
         drop_contact(e, ci);
-        out->erased = true;
+    } else {
+        drop_visitor(e, vi - 1);
     }
-    if (!out->erased) {
-        out->unknown_lead = true;
-        return;
-    }
+    out->erased = true;
     out->erased_vids = (const uint8_t(*)[16])e->erased;
     out->nerased_vids = e->nerased;
     e->st.erasures++;
@@ -1193,48 +1203,26 @@ static json_t *lifecycle_json(const contact_t *c) {
 
 int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *out) {
     json_t *o = NULL;
-    contact_t *c = NULL;
-    if (strchr(key, '@')) {
-        char email[LE_EMAIL_SIZE];
-        if (le_email_normalize(key, strlen(key), email, sizeof(email), NULL) == 0) {
-            uint32_t s = smap_get(e, &e->by_email, contact_key, email);
-            if (s) c = e->contacts[s - 1];
-        }
-    } else {
-        if (strlen(key) == 32) { /* a contact id (lower-case hex), else a visitor id */
-            char lower[33];
-            for (int i = 0; i < 33; i++)
-                lower[i] = key[i] >= 'A' && key[i] <= 'F' ? (char)(key[i] - 'A' + 'a') : key[i];
-            uint32_t s = smap_get(e, &e->by_id, contact_id_key, lower);
-            if (s) c = e->contacts[s - 1];
-        }
-        if (!c && strlen(key) == 32) {
-            uint8_t id[16];
-            id_bytes(key, id);
-            uint32_t s = vfind(e, id);
-            if (s) {
-                visitor_t *v = vis(e, s - 1);
-                if (v->contact) {
-                    c = e->contacts[v->contact - 1];
-                } else {
-                    o = json_object();
-                    json_object_set_new(o, "kind", json_string("visitor"));
-                    json_object_set_new(o, "id", json_string(key));
-                    json_object_set_new(o, "first_seen", time_json(v->first_seen));
-                    json_object_set_new(o, "last_seen", time_json(v->last_seen));
-                    scores_json(e, o, &v->lead, now);
-                    json_object_set_new(o, "contact", json_null());
-                    json_object_set_new(o, "account", account_json(e, v->account));
-                    json_object_set_new(o, "mql", json_boolean(v->mql_at != 0));
-                    json_object_set_new(o, "mql_at", time_json(v->mql_at));
-                    uint32_t sup = 0;
-                    if (v->flags & V_BOT) sup |= LE_SUP_BOT;
-                    if (v->flags & V_GPC) sup |= LE_SUP_GPC;
-                    if (v->flags & V_STAFF) sup |= LE_SUP_STAFF;
-                    suppress_json(o, sup);
-                }
-            }
-        }
+    uint32_t ci, vi;
+    if (!lookup(e, key, &ci, &vi)) return -ENOENT;
+    contact_t *c = ci ? e->contacts[ci - 1] : NULL;
+    if (vi) {
+        visitor_t *v = vis(e, vi - 1);
+        o = json_object();
+        json_object_set_new(o, "kind", json_string("visitor"));
+        json_object_set_new(o, "id", json_string(key));
+        json_object_set_new(o, "first_seen", time_json(v->first_seen));
+        json_object_set_new(o, "last_seen", time_json(v->last_seen));
+        scores_json(e, o, &v->lead, now);
+        json_object_set_new(o, "contact", json_null());
+        json_object_set_new(o, "account", account_json(e, v->account));
+        json_object_set_new(o, "mql", json_boolean(v->mql_at != 0));
+        json_object_set_new(o, "mql_at", time_json(v->mql_at));
+        uint32_t sup = 0;
+        if (v->flags & V_BOT) sup |= LE_SUP_BOT;
+        if (v->flags & V_GPC) sup |= LE_SUP_GPC;
+        if (v->flags & V_STAFF) sup |= LE_SUP_STAFF;
+        suppress_json(o, sup);
     }
     if (c) {
         o = json_object();
@@ -1309,29 +1297,13 @@ int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *
 /* ---- lifecycle queries -------------------------------------------------------------------- */
 
 int le_engine_resolve(le_engine_t *e, const char *key, char id[33], bool *is_contact) {
-    uint32_t ci = 0;
-    if (strchr(key, '@')) {
-        char email[LE_EMAIL_SIZE];
-        if (le_email_normalize(key, strlen(key), email, sizeof(email), NULL) == 0)
-            ci = smap_get(e, &e->by_email, contact_key, email);
-    } else {
-        ci = contact_by_id(e, key);
-        if (!ci && strlen(key) == 32) {
-            uint8_t vid[16];
-            id_bytes(key, vid);
-            uint32_t s = vfind(e, vid);
-            if (s && vis(e, s - 1)->contact) {
-                ci = vis(e, s - 1)->contact;
-            } else if (s) {
-                le_hex(id, vid, 16);
-                *is_contact = false;
-                return 0;
-            }
-        }
-    }
-    if (!ci) return -ENOENT;
-    memcpy(id, e->contacts[ci - 1]->id, 33);
-    *is_contact = true;
+    uint32_t ci, vi;
+    if (!lookup(e, key, &ci, &vi)) return -ENOENT;
+    *is_contact = ci != 0;
+    if (ci)
+        memcpy(id, e->contacts[ci - 1]->id, 33);
+    else
+        le_hex(id, vis(e, vi - 1)->id, 16);
     return 0;
 }
 
