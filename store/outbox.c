@@ -393,45 +393,50 @@ static void pack_set(msgpack_packer *pk, const le_ob_item_t *it) {
     }
 }
 
-void le_outbox_add_many(le_outbox_t *ob, const le_ob_new_t *items, size_t n, int *results) {
+/* Write nw's add record (waiting for the disk with wait) and take the item in. Locked. */
+static int append_add(le_outbox_t *ob, const le_ob_new_t *nw, bool wait, le_ob_item_t **out) {
+    le_ob_item_t tmp = {.id = (char *)nw->id,
+                        .type = (char *)nw->type,
+                        .lead = (char *)nw->lead,
+                        .endpoint = (char *)nw->endpoint,
+                        .created_ms = nw->created_ms,
+                        .payload = (char *)nw->payload,
+                        .len = nw->len};
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    pack_add(&pk, &tmp);
+    int rc = write_record_w(ob, &sb, wait);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc != 0) return rc;
+    le_ob_item_t *it = push(ob);
+    it->id = le_xstrdup(nw->id);
+    it->type = le_xstrdup(nw->type);
+    it->lead = le_xstrdup(nw->lead);
+    it->endpoint = nw->endpoint ? le_xstrdup(nw->endpoint) : NULL;
+    it->created_ms = it->next_ms = it->state_ms = it->since_ms = nw->created_ms;
+    it->payload = le_xstrndup(nw->payload, nw->len);
+    it->len = nw->len;
+    index_put(ob, ob->n++);
+    if (out) *out = it;
+    return 0;
+}
+
+void le_outbox_add_many(le_outbox_t *ob, const le_ob_new_t *items, size_t n, int *results) {
     size_t added = 0;
     pthread_mutex_lock(&ob->mu);
     for (size_t i = 0; i < n; i++) {
-        const le_ob_new_t *nw = &items[i];
-        if (find(ob, nw->id)) {
+        le_ob_item_t *it;
+        if (find(ob, items[i].id)) {
             results[i] = 1;
-            continue;
+        } else if ((results[i] = append_add(ob, &items[i], false, &it)) == 0) {
+            it->syncing = true;
+            added++;
         }
-        le_ob_item_t tmp = {.id = (char *)nw->id,
-                            .type = (char *)nw->type,
-                            .lead = (char *)nw->lead,
-                            .endpoint = (char *)nw->endpoint,
-                            .created_ms = nw->created_ms,
-                            .payload = (char *)nw->payload,
-                            .len = nw->len};
-        msgpack_sbuffer_clear(&sb);
-        pack_add(&pk, &tmp);
-        results[i] = write_record_w(ob, &sb, false);
-        if (results[i] != 0) continue;
-        le_ob_item_t *it = push(ob);
-        it->id = le_xstrdup(nw->id);
-        it->type = le_xstrdup(nw->type);
-        it->lead = le_xstrdup(nw->lead);
-        it->endpoint = nw->endpoint ? le_xstrdup(nw->endpoint) : NULL;
-        it->created_ms = it->next_ms = it->state_ms = it->since_ms = nw->created_ms;
-        it->payload = le_xstrndup(nw->payload, nw->len);
-        it->len = nw->len;
-        it->syncing = true;
-        index_put(ob, ob->n++);
-        added++;
     }
     le_evlog_t *log = ob->log;
     pthread_mutex_unlock(&ob->mu);
-    msgpack_sbuffer_destroy(&sb);
     if (!added) return;
     /* one fsync for the batch, outside the lock: the delivery loop goes on meanwhile */
     int rc = le_evlog_flush(log) == 0 ? 0 : -EIO;
@@ -452,36 +457,9 @@ void le_outbox_add_many(le_outbox_t *ob, const le_ob_new_t *items, size_t n, int
 
 int le_outbox_add(le_outbox_t *ob, const char *id, const char *type, const char *lead,
                   const char *endpoint, int64_t created_ms, const char *payload, size_t len) {
+    le_ob_new_t nw = {id, type, lead, endpoint, created_ms, payload, len};
     pthread_mutex_lock(&ob->mu);
-    if (find(ob, id)) {
-        pthread_mutex_unlock(&ob->mu);
-        return 1;
-    }
-    le_ob_item_t tmp = {.id = (char *)id,
-                        .type = (char *)type,
-                        .lead = (char *)lead,
-                        .endpoint = (char *)endpoint,
-                        .created_ms = created_ms,
-                        .payload = (char *)payload,
-                        .len = len};
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    pack_add(&pk, &tmp);
-    int rc = write_record(ob, &sb);
-    msgpack_sbuffer_destroy(&sb);
-    if (rc == 0) {
-        le_ob_item_t *it = push(ob);
-        it->id = le_xstrdup(id);
-        it->type = le_xstrdup(type);
-        it->lead = le_xstrdup(lead);
-        it->endpoint = endpoint ? le_xstrdup(endpoint) : NULL;
-        it->created_ms = it->next_ms = it->state_ms = it->since_ms = created_ms;
-        it->payload = le_xstrndup(payload, len);
-        it->len = len;
-        index_put(ob, ob->n++);
-    }
+    int rc = find(ob, id) ? 1 : append_add(ob, &nw, true, NULL);
     pthread_mutex_unlock(&ob->mu);
     return rc;
 }
