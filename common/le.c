@@ -64,6 +64,21 @@ int64_t le_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+bool le_time_rfc3339(int64_t ms, char out[LE_TIME_SIZE]) {
+    int64_t s = ms / 1000, frac = ms % 1000;
+    if (frac < 0) {
+        frac += 1000;
+        s--;
+    }
+    time_t tt = (time_t)s;
+    struct tm tm;
+    out[0] = '\0';
+    if (!gmtime_r(&tt, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) return false;
+    size_t n = strftime(out, LE_TIME_SIZE, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, LE_TIME_SIZE - n, ".%03uZ", (unsigned)frac % 1000u);
+    return true;
+}
+
 void le_random(void *buf, size_t n) {
     char *p = buf;
     while (n > 0) {

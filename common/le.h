@@ -82,6 +82,13 @@ bool le_str_ieq(le_str_t a, const char *lit);
 /* Current wall-clock time in milliseconds since the Unix epoch. */
 int64_t le_now_ms(void);
 
+/* Room for le_time_rfc3339's text, NUL included. */
+#define LE_TIME_SIZE 32
+
+/* ms since the Unix epoch as RFC 3339 UTC with milliseconds ("2026-11-26T17:26:01.123Z") into
+ * out; false (out empty) when the year is outside 0..9999. */
+bool le_time_rfc3339(int64_t ms, char out[LE_TIME_SIZE]);
+
 /* Fill buf with n cryptographically random bytes (getrandom); aborts on failure. */
 void le_random(void *buf, size_t n);
 

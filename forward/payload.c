@@ -41,15 +41,7 @@ void le_payload_time(int64_t ms, char *out) {
     const int64_t max = INT64_C(253402300799999); /* 9999-12-31T23:59:59.999Z */
     if (ms < 0) ms = 0;
     if (ms > max) ms = max;
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char buf[96]; /* room for any int, so the compiler sees no truncation */
-    int n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    size_t len = n > 0 && n < LE_PAYLOAD_TIME_SIZE ? (size_t)n : 0; /* always 24 */
-    memcpy(out, buf, len);
-    out[len] = '\0';
+    le_time_rfc3339(ms, out); /* clamped: always in range */
 }
 
 static json_t *time_ms(int64_t ms) {

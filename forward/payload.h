@@ -88,7 +88,7 @@ char *le_payload_dump(const json_t *p);
 
 /* Unix ms as RFC 3339 UTC with milliseconds ("2026-11-26T21:20:44.123Z") into out (at least
  * LE_PAYLOAD_TIME_SIZE bytes); times before 1970 or after 9999 are clamped to those years. */
-#define LE_PAYLOAD_TIME_SIZE 32
+#define LE_PAYLOAD_TIME_SIZE LE_TIME_SIZE
 void le_payload_time(int64_t ms, char *out);
 
 #endif

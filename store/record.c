@@ -852,21 +852,6 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
 
 /* ---- JSON and text ----------------------------------------------------- */
 
-/* "2026-11-26T17:26:01.123Z"; false when the year is outside 0..9999. */
-static bool fmt_time(int64_t ms, char out[32]) {
-    int64_t s = ms / 1000, frac = ms % 1000;
-    if (frac < 0) {
-        frac += 1000;
-        s--;
-    }
-    time_t tt = (time_t)s;
-    struct tm tm;
-    if (!gmtime_r(&tt, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) return false;
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03uZ", (unsigned)frac % 1000u);
-    return true;
-}
-
 static const char *type_name(uint8_t t) {
     switch (t) {
         case LE_EV_PAGEVIEW:
@@ -1024,7 +1009,7 @@ int le_record_to_json(const void *payload, size_t len, le_buf_t *out) {
 
     o = json_object();
     if (ev.time_ms) {
-        if (fmt_time(ev.time_ms, ts)) json_object_set_new(o, "time", json_string(ts));
+        if (le_time_rfc3339(ev.time_ms, ts)) json_object_set_new(o, "time", json_string(ts));
         json_object_set_new(o, "time_ms", json_integer(ev.time_ms));
     }
     set_enum(o, "type", ev.type, type_name(ev.type));
@@ -1086,7 +1071,7 @@ int le_record_to_text(const void *payload, size_t len, le_buf_t *out) {
     le_arena_init(&a, mem, sizeof(mem));
     int rc = le_record_decode(payload, len, &ev, &a);
     if (rc == 0) {
-        if (ev.time_ms && fmt_time(ev.time_ms, ts))
+        if (ev.time_ms && le_time_rfc3339(ev.time_ms, ts))
             le_buf_puts(out, ts);
         else
             le_buf_printf(out, "%lld", (long long)ev.time_ms);
