@@ -1178,6 +1178,14 @@ static json_t *time_json(uint32_t t) {
     return t ? json_integer(t) : json_null();
 }
 
+/* Append o as compact JSON (members in order) to out, and drop o. */
+static void append_json(le_buf_t *out, json_t *o) {
+    char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    le_buf_append(out, txt, strlen(txt));
+    free(txt);
+    json_decref(o);
+}
+
 static json_t *lifecycle_json(const contact_t *c) {
     json_t *o = json_object();
     json_object_set_new(o, "stage", c->stage ? json_string(le_stage_name(c->stage)) : json_null());
@@ -1287,10 +1295,7 @@ int le_engine_describe(le_engine_t *e, const char *key, uint32_t now, le_buf_t *
         json_object_set_new(o, "lifecycle", lifecycle_json(c));
     }
     if (!o) return -ENOENT;
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    le_buf_append(out, s, strlen(s));
-    free(s);
-    json_decref(o);
+    append_json(out, o);
     return 0;
 }
 
@@ -1363,10 +1368,7 @@ void le_engine_leads(le_engine_t *e, le_stage_t stage, size_t limit, uint32_t no
         json_array_append_new(arr, o);
     }
     free(sel);
-    char *txt = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    le_buf_append(out, txt, strlen(txt));
-    free(txt);
-    json_decref(arr);
+    append_json(out, arr);
 }
 
 static int cmp_u32(const void *a, const void *b) {
@@ -1447,8 +1449,5 @@ void le_engine_funnel(le_engine_t *e, uint32_t from, uint32_t to, le_buf_t *out)
     json_object_set_new(o, "time_to_accept", tta);
     json_object_set_new(o, "sla_breaches", json_integer((json_int_t)cohort[LE_STAGE_BREACH]));
     free(waits);
-    char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    le_buf_append(out, txt, strlen(txt));
-    free(txt);
-    json_decref(o);
+    append_json(out, o);
 }
