@@ -15,14 +15,15 @@ SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 
 # Debian packages needed to build and test (libmaxmind-db-writer-perl generates the .mmdb test
-# fixtures). Later issues append here (chromium, ...); EXTRA_PACKAGES adds more from the
-# command line.
+# fixtures; nodejs runs tracker.js's tests and minifier; chromium is the browser of the end-to-end
+# test). EXTRA_PACKAGES adds more from the command line. The npm packages (package.json,
+# pinned by package-lock.json) are installed by scripts/deps-js.sh.
 PACKAGES := gcc make cmake pkg-config \
             libuv1-dev libhttp-parser-dev libevent-dev libssl-dev \
             libmsgpack-dev libyaml-dev libcmocka-dev libjansson-dev \
-            libmaxminddb-dev libpcre2-dev libunistring-dev uap-core \
+            libmaxminddb-dev libpcre2-dev libunistring-dev uap-core zlib1g-dev \
             libmaxmind-db-writer-perl \
-            python3 clang-format ca-certificates
+            python3 clang-format ca-certificates nodejs chromium
 EXTRA_PACKAGES ?=
 # The benchmark adds a load generator and the baseline server (taskset is in util-linux).
 BENCH_PACKAGES := wrk nginx-light util-linux python3-ua-parser
@@ -73,15 +74,19 @@ all: build
 
 deps:
 	@bash scripts/deps.sh $(PACKAGES) $(EXTRA_PACKAGES)
+	@bash scripts/deps-js.sh
 
 deps-bench:
 	@bash scripts/deps.sh $(PACKAGES) $(EXTRA_PACKAGES) $(BENCH_PACKAGES)
+	@bash scripts/deps-js.sh
 
 build: deps
 	$(call cmake_build,$(BUILD_DIR),$(CMAKE_FLAGS))
 
+# leadedge with the default config, beside the demo site and the demo CRM receiver
+# (examples/README.md); Ctrl-C stops all three.
 run: build
-	exec ./$(BUILD_DIR)/server/leadedge -c $(CONFIG)
+	exec bash scripts/run-demo.sh ./$(BUILD_DIR)/server/leadedge $(CONFIG)
 
 test: build format-check
 	$(CTEST) --test-dir $(BUILD_DIR) --output-on-failure --no-tests=error --timeout 600 \

@@ -146,6 +146,7 @@ static const directive_t table[] = {
     STR("privacy.consent_cookie_value", privacy.consent_cookie_value, NULL, check_cookie_value,
         F_OPTIONAL),
     BOOL("privacy.honour_gpc", privacy.honour_gpc, "true"),
+    BOOL("privacy.honour_dnt", privacy.honour_dnt, "false"),
     UINT("privacy.ip_mask_v4", privacy.ip_mask_v4, 0, 32, "16"),
     UINT("privacy.ip_mask_v6", privacy.ip_mask_v6, 0, 128, "80"),
 

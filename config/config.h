@@ -200,6 +200,7 @@ typedef struct le_config_s {
         char *consent_cookie;       /* name of a site consent cookie, NULL when unset */
         char *consent_cookie_value; /* value meaning "yes"; NULL = any value but "0"/"false"/"no" */
         bool honour_gpc;
+        bool honour_dnt;
         uint8_t ip_mask_v4; /* bits cleared at rest, default 16 */
         uint8_t ip_mask_v6; /* default 80 */
     } privacy;

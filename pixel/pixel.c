@@ -16,6 +16,8 @@
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <zlib.h>
 
 const unsigned char le_pixel_gif_bytes[43] = {
     /* "GIF89a", 1x1 logical screen, global colour table of 2 entries */
@@ -91,10 +93,25 @@ static bool truthy(le_str_t v) {
     return le_str_eq(v, "1") || le_str_ieq(v, "true") || le_str_ieq(v, "yes");
 }
 
+/* What the request says about consent and opt-outs, from its params (the pixel's query, each
+ * beacon event, a form's _-fields) and headers. */
+typedef struct {
+    bool consent; /* consent=1 / _consent */
+    bool gpc;     /* gpc=1 / _gpc: tracker.js read navigator.globalPrivacyControl */
+    bool dnt;     /* dnt=1 / _dnt: tracker.js read navigator.doNotTrack */
+} signals_t;
+
 /* Does the param list carry key with a yes value ("consent=1")? */
 static bool param_true(const le_kvlist_t *l, const char *key) {
     le_str_t v;
     return le_kvlist_get(l, key, &v) && truthy(v);
+}
+
+/* Add the consent and opt-out params of l (pixel query, beacon event) to s. */
+static void signals_add(signals_t *s, const le_kvlist_t *l) {
+    s->consent = s->consent || param_true(l, "consent");
+    s->gpc = s->gpc || param_true(l, "gpc");
+    s->dnt = s->dnt || param_true(l, "dnt");
 }
 
 /* Decode a request header value for storage: bounded and valid UTF-8, else empty. */
@@ -113,15 +130,19 @@ static bool consent_cookie(const le_pixel_req_t *r) {
 }
 
 /*
- * Decide identity. consent_signal: the request itself said consent=1.
- * vid: the snippet's first-party id, adopted as the cookie value when the
- * browser has no valid cookie yet.
+ * Decide identity. s: what the request itself signalled. vid: the snippet's
+ * first-party id, adopted as the cookie value when the browser has no valid
+ * cookie yet.
  */
-static void ctx_init(const le_pixel_req_t *r, bool consent_signal, le_str_t vid, ctx_t *c) {
+static void ctx_init(const le_pixel_req_t *r, const signals_t *s, le_str_t vid, ctx_t *c) {
     const le_config_t *cfg = r->cfg;
     memset(c, 0, sizeof(*c));
-    c->gpc = cfg->privacy.honour_gpc && le_str_eq(r->sec_gpc, "1");
-    /* Global Privacy Control is an opt-out that overrides everything else: no cookie. */
+    /* Global Privacy Control (and Do Not Track, when configured) is an opt-out that overrides
+     * everything else: no cookie, and the events are kept under the cookieless id, which is
+     * never linked to a person. It is recorded in the events as gpc. */
+    c->gpc = (cfg->privacy.honour_gpc && (s->gpc || le_str_eq(r->sec_gpc, "1"))) ||
+             (cfg->privacy.honour_dnt && (s->dnt || le_str_eq(r->dnt, "1")));
+    bool consent_signal = s->consent;
     c->consent = !c->gpc && (cfg->privacy.consent == LE_CONSENT_NOT_REQUIRED || consent_signal ||
                              consent_cookie(r));
 
@@ -279,7 +300,9 @@ void le_pixel_gif(const le_pixel_req_t *r, le_pixel_resp_t *out) {
         return;
     }
     ctx_t c;
-    ctx_init(r, param_true(&params, "consent"), ev->vid, &c);
+    signals_t s = {0};
+    signals_add(&s, &params);
+    ctx_init(r, &s, ev->vid, &c);
     fill_common(r, &c, LE_SRC_PIXEL, ev);
     if (!ev->ref.len) ev->ref = clean_header(r->referer, cfg->tracking.max_value_len);
     out->events = ev;
@@ -322,19 +345,19 @@ void le_pixel_beacon(const le_pixel_req_t *r, le_pixel_resp_t *out) {
         return;
     }
     le_kvlist_t query = {0};
-    bool signal = false;
+    signals_t s = {0};
     if (r->query.len &&
         le_urlencoded_parse(r->arena, r->query.ptr, r->query.len, cfg->server.limits.params, 64,
                             false, &query) == LE_DEC_OK) {
-        signal = param_true(&query, "consent");
+        signals_add(&s, &query);
     }
     le_str_t vid = LE_STR_NULL;
     for (uint32_t i = 0; i < n; i++) {
-        signal = signal || param_true(&evs[i], "consent");
+        signals_add(&s, &evs[i]);
         if (!vid.len) le_kvlist_get(&evs[i], "vid", &vid);
     }
     ctx_t c;
-    ctx_init(r, signal, vid, &c);
+    ctx_init(r, &s, vid, &c);
     le_event_limits_t lim = limits(cfg);
     out->events = le_arena_calloc(r->arena, sizeof(le_event_t) * (n ? n : 1));
     for (uint32_t i = 0; i < n; i++) {
@@ -465,7 +488,7 @@ void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
 
     le_event_t *ev = le_arena_calloc(r->arena, sizeof(*ev));
     le_str_t next = LE_STR_NULL, vid = LE_STR_NULL;
-    bool signal = false;
+    signals_t s = {0};
     int64_t fill_ms = -1;
     ev->fields = le_arena_alloc(r->arena, sizeof(le_kv_t) * (f.n ? f.n : 1));
     for (uint32_t i = 0; i < f.n; i++) {
@@ -475,7 +498,11 @@ void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
         else if (le_str_eq(k, "_next"))
             next = v;
         else if (le_str_eq(k, "_consent"))
-            signal = signal || truthy(v);
+            s.consent = s.consent || truthy(v);
+        else if (le_str_eq(k, "_gpc"))
+            s.gpc = s.gpc || truthy(v);
+        else if (le_str_eq(k, "_dnt"))
+            s.dnt = s.dnt || truthy(v);
         else if (le_str_eq(k, "_vid"))
             vid = v;
         else if (le_str_eq(k, "_url"))
@@ -491,12 +518,12 @@ void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     if (r->query.len &&
         le_urlencoded_parse(r->arena, r->query.ptr, r->query.len, cfg->server.limits.params, maxv,
                             false, &query) == LE_DEC_OK) {
-        signal = signal || param_true(&query, "consent");
+        signals_add(&s, &query);
         if (!ev->form_id.len) le_kvlist_get(&query, "form", &ev->form_id);
     }
     if (ev->vid.len == 0) ev->vid = vid;
     ctx_t c;
-    ctx_init(r, signal, vid, &c);
+    ctx_init(r, &s, vid, &c);
     c.honeypot = ev->bot;
     c.form_fill_ms = fill_ms;
     fill_common(r, &c, LE_SRC_FORM, ev);
@@ -525,7 +552,11 @@ void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
 
 /* ---- GET /t.js -------------------------------------------------------- */
 
-static char tracker_etag[24];
+/* The script as it is and gzipped once at first use (zlib level 9): each variant has its own
+ * entity tag, as RFC 9110 wants for different representations. */
+static char tracker_etag[24], tracker_etag_gz[28];
+static unsigned char *tracker_gz;
+static size_t tracker_gz_len;
 static pthread_once_t tracker_once = PTHREAD_ONCE_INIT;
 
 static void tracker_init(void) {
@@ -534,6 +565,52 @@ static void tracker_init(void) {
     SHA256(le_tracker_js, le_tracker_js_len, md);
     le_hex(hex, md, SHA256_DIGEST_LENGTH);
     snprintf(tracker_etag, sizeof(tracker_etag), "\"%.16s\"", hex);
+    snprintf(tracker_etag_gz, sizeof(tracker_etag_gz), "\"%.16s-gz\"", hex);
+
+    z_stream z = {0};
+    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16 /* gzip wrapper */, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+        return;
+    uLong cap = deflateBound(&z, (uLong)le_tracker_js_len);
+    unsigned char *out = malloc(cap);
+    z.next_in = (Bytef *)le_tracker_js;
+    z.avail_in = (uInt)le_tracker_js_len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    if (out && deflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out < le_tracker_js_len) {
+        tracker_gz = out; /* kept for the life of the process */
+        tracker_gz_len = z.total_out;
+    } else {
+        free(out); /* served as it is */
+    }
+    deflateEnd(&z);
+}
+
+/* Does Accept-Encoding admit gzip ("gzip", "x-gzip" or "*" with a q above 0)? */
+static bool accepts_gzip(le_str_t ae) {
+    size_t i = 0;
+    while (i < ae.len) {
+        while (i < ae.len && (ae.ptr[i] == ' ' || ae.ptr[i] == '\t' || ae.ptr[i] == ',')) i++;
+        size_t s = i;
+        while (i < ae.len && ae.ptr[i] != ',' && ae.ptr[i] != ';' && ae.ptr[i] != ' ') i++;
+        le_str_t coding = {ae.ptr + s, i - s};
+        bool zero = false; /* q=0, q=0.0, q=0.000 */
+        while (i < ae.len && ae.ptr[i] != ',') {
+            if ((ae.ptr[i] == 'q' || ae.ptr[i] == 'Q') && i + 2 < ae.len && ae.ptr[i + 1] == '=') {
+                size_t j = i + 2;
+                zero = ae.ptr[j] == '0';
+                for (j++; zero && j < ae.len && ae.ptr[j] != ',' && ae.ptr[j] != ';'; j++)
+                    zero = ae.ptr[j] == '0' || ae.ptr[j] == '.' || ae.ptr[j] == ' ';
+                i = j;
+                continue;
+            }
+            i++;
+        }
+        if ((le_str_ieq(coding, "gzip") || le_str_ieq(coding, "x-gzip") ||
+             le_str_eq(coding, "*")) &&
+            !zero)
+            return true;
+    }
+    return false;
 }
 
 /* Does If-None-Match (a list of entity tags, or "*") match etag? */
@@ -552,23 +629,26 @@ static bool etag_match(le_str_t inm, const char *etag) {
 void le_pixel_tracker(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     pthread_once(&tracker_once, tracker_init);
     memset(out, 0, sizeof(*out));
+    bool gz = tracker_gz && accepts_gzip(r->accept_encoding);
+    const char *etag = gz ? tracker_etag_gz : tracker_etag;
     hdrs_t h = {0};
     hdr_add(&h, r->arena,
             "ETag: %s\r\nCache-Control: public, max-age=3600, stale-while-revalidate=86400\r\n"
-            "X-Content-Type-Options: nosniff\r\n"
+            "X-Content-Type-Options: nosniff\r\nVary: Accept-Encoding\r\n%s"
             /* Ask for the Client Hints a reduced User-Agent hides: the browser sends them
              * on its next requests to this origin (the pixel and beacons). A site that
              * loads leadedge from another origin delegates them with Permissions-Policy
              * (docs/enrichment.md). */
             "Accept-CH: Sec-CH-UA-Platform-Version, Sec-CH-UA-Full-Version-List, "
             "Sec-CH-UA-Model\r\n",
-            tracker_etag);
+            etag, gz ? "Content-Encoding: gzip\r\n" : "");
     out->headers = hdrs_str(&h);
-    if (r->if_none_match.len && etag_match(r->if_none_match, tracker_etag)) {
+    if (r->if_none_match.len && etag_match(r->if_none_match, etag)) {
         out->status = 304;
         return;
     }
     out->status = 200;
     out->content_type = LE_STR("application/javascript; charset=utf-8");
-    out->body = (le_str_t){(const char *)le_tracker_js, le_tracker_js_len};
+    out->body = gz ? (le_str_t){(const char *)tracker_gz, tracker_gz_len}
+                   : (le_str_t){(const char *)le_tracker_js, le_tracker_js_len};
 }

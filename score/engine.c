@@ -959,8 +959,11 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     if (ev->gpc) v->flags |= V_GPC;
     if (ev->staff) v->flags |= V_STAFF;
 
-    /* identity: a form with an e-mail address */
-    if (ev->type == LE_EV_FORM) {
+    /* identity: a form with an e-mail address. A cookieless id (no consent, or an opt-out such
+     * as Global Privacy Control) is never linked to a person: such a form counts for the
+     * anonymous visitor only, so it names no contact and makes no MQL. */
+    bool cookieless = ev->id_kind == LE_ID_COOKIELESS;
+    if (ev->type == LE_EV_FORM && !cookieless) {
         le_str_t raw = form_field(ev, f_email);
         if (raw.len) {
             char email[LE_EMAIL_SIZE];
@@ -1041,7 +1044,7 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     bool eligible = !*mql_at || (c && c->stage == LE_STAGE_RECYCLED &&
                                  (uint64_t)t * 1000 >= (uint64_t)c->recycled_at * 1000 +
                                                            cfg->mql.recycle_cooldown_ms);
-    if (eligible && !sup && (c || !cfg->mql.require_contact) &&
+    if (eligible && !sup && !cookieless && (c || !cfg->mql.require_contact) &&
         le_mql_criterion(cfg, lead->behaviour, lead->fit)) {
         *mql_at = t ? t : 1;
         if (c) {

@@ -341,6 +341,9 @@ static void build_request(le_http_t *h, le_pixel_req_t *r) {
         while (v.len && (v.ptr[v.len - 1] == ' ' || v.ptr[v.len - 1] == '\t')) v.len--;
         le_str_t *dst = NULL;
         switch (name.len) {
+            case 3:
+                if (le_str_ieq(name, "dnt")) dst = &r->dnt;
+                break;
             case 4:
                 if (le_str_ieq(name, "host")) dst = &r->host;
                 break;
@@ -385,6 +388,8 @@ static void build_request(le_http_t *h, le_pixel_req_t *r) {
             case 15:
                 if (le_str_ieq(name, "accept-language"))
                     dst = &r->accept_language;
+                else if (le_str_ieq(name, "accept-encoding"))
+                    dst = &r->accept_encoding;
                 else if (le_str_ieq(name, "x-forwarded-for"))
                     dst = &r->x_forwarded_for;
                 else if (le_str_ieq(name, "sec-ch-ua-model"))

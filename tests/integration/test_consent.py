@@ -160,6 +160,52 @@ class ConsentRequired(h.ServerTestCase):
         self.assertFalse(self.event(u2)["gpc"])
 
 
+    def test_gpc_from_tracker_overrides_consent(self):
+        # tracker.js cannot set Sec-GPC on its requests: it sends gpc=1 (pixel, beacon) or
+        # _gpc=1 (forms) when navigator.globalPrivacyControl is true.
+        u1, u2 = mark(), mark()
+        r = self.pixel(u1, "&consent=1&gpc=1")
+        self.assertIsNone(r.header("set-cookie"))
+        e = self.event(u1)
+        self.assertTrue(e["gpc"])
+        self.assertFalse(e["consent"])
+        self.assertEqual(e["id_kind"], "cookieless")
+        r = self.server.post("/e", json.dumps({"e": "clicked", "url": u2, "consent": "1",
+                                               "gpc": "1"}), "text/plain")
+        self.assertStatus(r, 204)
+        self.assertIsNone(r.header("set-cookie"))
+        self.assertTrue(self.event(u2)["gpc"])
+        r = self.server.post("/f", urlencode({"_form": "f", "_url": u1 + "#form", "_consent": "1",
+                                              "_gpc": "1", "email": "a@b.example"}),
+                             "application/x-www-form-urlencoded")
+        self.assertStatus(r, 200)
+        self.assertIsNone(r.header("set-cookie"))
+        e = self.event(u1 + "#form")
+        self.assertTrue(e["gpc"])
+        self.assertEqual(e["id_kind"], "cookieless")
+
+    def test_dnt_ignored_unless_configured(self):
+        u = mark()
+        r = self.pixel(u, "&consent=1&dnt=1", headers={"DNT": "1"})
+        self.assertIsNotNone(r.header("set-cookie"))
+        self.assertFalse(self.event(u)["gpc"])
+
+
+class HonourDnt(h.ServerTestCase):
+    CONFIG = {"privacy.consent": "required", "privacy.honour_dnt": True}
+
+    def test_dnt_header_or_param_opts_out(self):
+        for query, headers in (("&dnt=1", None), ("", {"DNT": "1"}), ("&dnt=0", None)):
+            u = mark()
+            r = self.server.get("/p.gif?e=pv&consent=1&url=%s%s" % (quote(u, safe=""), query),
+                                headers)
+            self.assertStatus(r, 200)
+            e = [x for x in self.server.events() if x.get("url") == u][0]
+            opted_out = query != "&dnt=0"
+            self.assertEqual(e["gpc"], opted_out, (query, headers))
+            self.assertEqual(r.header("set-cookie") is None, opted_out, (query, headers))
+
+
 class ConsentCookie(h.ServerTestCase):
     CONFIG = {"privacy": {"consent": "required", "consent_cookie": "cmp_ok",
                           "consent_cookie_value": "yes"}}

@@ -4,6 +4,7 @@
 must carry a parseable Date and a correct Content-Length (harness.check_response).
 """
 
+import gzip
 import json
 import unittest
 import uuid
@@ -332,6 +333,31 @@ class Endpoints(h.ServerTestCase):
         self.assertEqual(r5.status, 200)
         self.check(r5, head=True)
         self.assertEqual(r5.header("content-length"), str(len(r.body)))
+
+    def test_tracker_gzip(self):
+        plain = self.server.get("/t.js")
+        self.assertIsNone(plain.header("content-encoding"))
+        self.assertEqual(plain.header("vary"), "Accept-Encoding")
+        r = self.server.get("/t.js", {"Accept-Encoding": "gzip, deflate, br"})
+        self.assertStatus(r, 200)
+        self.assertEqual(r.header("content-encoding"), "gzip")
+        self.assertEqual(gzip.decompress(r.body), plain.body)
+        self.assertLess(len(r.body), len(plain.body))
+        self.assertLessEqual(len(r.body), 4096, "tracker.js over its 4 KiB gzip budget")
+        self.assertNotEqual(r.header("etag"), plain.header("etag"))
+        r2 = self.server.get("/t.js", {"Accept-Encoding": "gzip", "If-None-Match": r.header("etag")})
+        self.assertStatus(r2, 304)
+        # the plain tag does not validate the gzipped variant, nor the other way round
+        r3 = self.server.get("/t.js", {"Accept-Encoding": "gzip",
+                                       "If-None-Match": plain.header("etag")})
+        self.assertStatus(r3, 200)
+        for ae in ("gzip;q=0", "identity", "br", "gzip;q=0.000, br", "x-gzip;q=0, *;q=0"):
+            r = self.server.get("/t.js", {"Accept-Encoding": ae})
+            self.assertIsNone(r.header("content-encoding"), ae)
+            self.assertEqual(r.body, plain.body, ae)
+        for ae in ("GZIP", "x-gzip", "br;q=1, gzip;q=0.5", "*", "identity, gzip;q=1.0"):
+            r = self.server.get("/t.js", {"Accept-Encoding": ae})
+            self.assertEqual(r.header("content-encoding"), "gzip", ae)
 
     def test_healthz(self):
         r = self.server.get("/healthz")

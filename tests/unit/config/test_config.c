@@ -128,6 +128,7 @@ static void assert_config_equal(const le_config_t *a, const le_config_t *b) {
     assert_optstr_equal(a->privacy.consent_cookie, b->privacy.consent_cookie);
     assert_optstr_equal(a->privacy.consent_cookie_value, b->privacy.consent_cookie_value);
     assert_int_equal(a->privacy.honour_gpc, b->privacy.honour_gpc);
+    assert_int_equal(a->privacy.honour_dnt, b->privacy.honour_dnt);
     assert_int_equal(a->privacy.ip_mask_v4, b->privacy.ip_mask_v4);
     assert_int_equal(a->privacy.ip_mask_v6, b->privacy.ip_mask_v6);
     assert_string_equal(a->store.data_dir, b->store.data_dir);
@@ -181,6 +182,7 @@ static void test_defaults(void **state) {
     assert_null(c->privacy.consent_cookie);
     assert_null(c->privacy.consent_cookie_value);
     assert_true(c->privacy.honour_gpc);
+    assert_false(c->privacy.honour_dnt);
     assert_int_equal(c->privacy.ip_mask_v4, 16);
     assert_int_equal(c->privacy.ip_mask_v6, 80);
     assert_string_equal(c->store.data_dir, "./data");
@@ -287,7 +289,7 @@ static void test_shipped_config(void **state) {
         assert_true(found);
     }
     assert_int_equal(n, nkeys);
-    assert_int_equal(nkeys, 85);
+    assert_int_equal(nkeys, 86);
     le_config_unref(c);
     le_config_unref(d);
 }
@@ -363,6 +365,7 @@ static void test_good_full(void **state) {
     assert_string_equal(c->privacy.consent_cookie, "cookie_consent");
     assert_string_equal(c->privacy.consent_cookie_value, "yes");
     assert_false(c->privacy.honour_gpc);
+    assert_true(c->privacy.honour_dnt);
     assert_int_equal(c->privacy.ip_mask_v4, 8);
     assert_int_equal(c->privacy.ip_mask_v6, 64);
     assert_string_equal(c->store.data_dir, "/var/lib/leadedge");

@@ -77,9 +77,13 @@ typedef struct {
     le_kv_t fields[8];
 } evb_t;
 
+/* The id kind base() gives its events (the pixel's decision: consent or not). */
+static uint8_t id_kind = LE_ID_COOKIE;
+
 static void base(evb_t *b, unsigned vid, int64_t t) {
     memset(b, 0, sizeof(*b));
     b->ev.time_ms = t;
+    b->ev.id_kind = id_kind;
     snprintf(b->ev.id, sizeof(b->ev.id), "%032x", vid);
     b->ev.enriched = true;
     b->ev.x.country_code = le_str("DE");
@@ -214,6 +218,33 @@ static void test_suppressed_journeys(void **state) {
     le_engine_stats_t st;
     le_engine_stats(e, &st);
     assert_int_equal(st.bad_emails, 1);
+    le_engine_free(e);
+}
+
+/* Without consent (or with an opt-out) the pixel keeps events under a cookieless id: a form
+ * from one names nobody, links nothing, and makes no MQL, however good the journey. */
+static void test_cookieless_never_identified(void **state) {
+    (void)state;
+    le_engine_t *e = engine();
+    id_kind = LE_ID_COOKIELESS;
+    le_apply_t a = pv(e, 20, "https://x.example/pricing", T0, false, false);
+    a = pv(e, 20, "https://x.example/product/a", T0 + 60000, false, false);
+    a = demo(e, 20, "anon@acme.example", T0 + 120000, false);
+    assert_false(a.linked);
+    assert_false(a.mql);
+    assert_float_equal(a.behaviour, 60.0, 0.1); /* the anonymous visitor still scores */
+    assert_int_equal(journey(e, 21, "anon2@acme.example", false, false), 0);
+    le_engine_stats_t st;
+    le_engine_stats(e, &st);
+    assert_int_equal(st.contacts, 0);
+    assert_int_equal(st.mqls, 0);
+    le_buf_t out = LE_BUF_INIT;
+    assert_int_equal(le_engine_describe(e, "anon@acme.example", 0, &out), -ENOENT);
+    /* the same person with consent is identified at once */
+    id_kind = LE_ID_COOKIE;
+    assert_int_equal(journey(e, 22, "anon@acme.example", false, false), 1);
+    assert_int_equal(le_engine_describe(e, "anon@acme.example", 0, &out), 0);
+    le_buf_free(&out);
     le_engine_free(e);
 }
 
@@ -628,6 +659,7 @@ int main(void) {
         cmocka_unit_test(test_lifecycle_and_funnel),
         cmocka_unit_test(test_erase),
         cmocka_unit_test(test_suppressed_journeys),
+        cmocka_unit_test(test_cookieless_never_identified),
         cmocka_unit_test(test_second_device_merges),
         cmocka_unit_test(test_flood_stays_bounded),
         cmocka_unit_test(test_snapshot_round_trip),
