@@ -28,8 +28,9 @@ typedef struct {
     uint8_t method; /* le_method_t */
     le_str_t path;  /* raw path, no query */
     le_str_t query; /* raw query string without '?', may be empty */
-    le_str_t host, cookie, user_agent, accept, accept_encoding, accept_language, content_type, origin, referer,
-        if_none_match, sec_gpc, dnt, x_forwarded_for, forwarded, x_real_ip, acr_method, acr_headers;
+    le_str_t host, cookie, user_agent, accept, accept_encoding, accept_language, content_type,
+        origin, referer, if_none_match, sec_gpc, dnt, x_forwarded_for, forwarded, x_real_ip,
+        acr_method, acr_headers;
     le_ua_hints_t hints; /* Sec-CH-UA, -Mobile, -Platform, -Platform-Version, ... */
     le_str_t body;
     le_ip_t peer;
