@@ -287,6 +287,19 @@ static le_str_t query_param(le_str_t url, const char *name, char *buf, size_t ca
     return LE_STR_NULL;
 }
 
+/* A utm_* value: from the event's URL, else from the property of that name (tracker.js sends
+ * the landing page's utm_* with every page view, so a single-page app's later views keep
+ * them). */
+static le_str_t utm(const le_event_t *ev, const char *name, char *buf, size_t cap) {
+    le_str_t v = query_param(ev->url, name, buf, cap);
+    if (v.ptr) return v;
+    size_t n = strlen(name);
+    for (uint32_t i = 0; i < ev->nprops; i++)
+        if (ev->props[i].key.len == n && memcmp(ev->props[i].key.ptr, name, n) == 0)
+            return ev->props[i].val;
+    return LE_STR_NULL;
+}
+
 /* A value the condition's strings or patterns are tried on. An absent value never matches. */
 static bool match_str(cond_t *c, le_str_t v) {
     return le_textmatch(c->tm, v.ptr, v.len);
@@ -321,15 +334,15 @@ static bool match_event(cond_t *c, const le_event_t *ev) {
         case F_FORM:
             return match_str(c, ev->form_id);
         case F_UTM_SOURCE:
-            return match_str(c, query_param(ev->url, "utm_source", buf, sizeof(buf)));
+            return match_str(c, utm(ev, "utm_source", buf, sizeof(buf)));
         case F_UTM_MEDIUM:
-            return match_str(c, query_param(ev->url, "utm_medium", buf, sizeof(buf)));
+            return match_str(c, utm(ev, "utm_medium", buf, sizeof(buf)));
         case F_UTM_CAMPAIGN:
-            return match_str(c, query_param(ev->url, "utm_campaign", buf, sizeof(buf)));
+            return match_str(c, utm(ev, "utm_campaign", buf, sizeof(buf)));
         case F_UTM_TERM:
-            return match_str(c, query_param(ev->url, "utm_term", buf, sizeof(buf)));
+            return match_str(c, utm(ev, "utm_term", buf, sizeof(buf)));
         case F_UTM_CONTENT:
-            return match_str(c, query_param(ev->url, "utm_content", buf, sizeof(buf)));
+            return match_str(c, utm(ev, "utm_content", buf, sizeof(buf)));
         case F_PROP:
             for (uint32_t i = 0; i < ev->nprops; i++)
                 if (ev->props[i].key.len == c->proplen &&

@@ -144,6 +144,14 @@ static void test_behaviour_matching(void **state) {
     assert_false(le_rules_behaviour_match(rules, 3, &ev));
     ev.url = le_str("https://x.example/a#utm_medium=email");
     assert_false(le_rules_behaviour_match(rules, 3, &ev));
+    /* a later view of a single-page app: the landing page's utm_* come as properties */
+    le_kv_t utm[1] = {{le_str("utm_medium"), le_str("email")}};
+    ev.props = utm;
+    ev.nprops = 1;
+    assert_true(le_rules_behaviour_match(rules, 3, &ev));
+    ev.url = le_str("https://x.example/a?utm_medium=social"); /* the URL's own utm_* win */
+    assert_false(le_rules_behaviour_match(rules, 3, &ev));
+    ev.nprops = 0;
 
     /* custom props */
     le_kv_t props[2] = {{le_str("tier"), le_str("x")}, {le_str("plan"), le_str("Corporate")}};
