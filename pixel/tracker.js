@@ -45,9 +45,10 @@
   var MAX_PROPS = 30;   /* the server's default tracking.max_props is 32 */
   var MAX_FIELDS = 50;  /* forms.max_fields is 64, and the tracker adds up to 8 of its own */
   var DOWNLOAD = /\.(pdf|zip|gz|tgz|bz2|xz|7z|rar|dmg|exe|msi|pkg|deb|rpm|apk|iso|csv|xlsx?|docx?|pptx?|odt|ods|odp|rtf|epub|mp3|mp4|mov|avi|wav)$/i;
-  /* fields never sent, whatever the form says: secrets, card data, anti-forgery tokens */
-  var SECRET = /pass(wd|word)?|pwd|secret|token|csrf|xsrf|captcha|card.?(num|no)|cc.?(num|csc|cvc|cvv|exp)|cvv|cvc|iban|ssn/i;
-  var SKIP_TYPES = /^(password|file|submit|button|reset|image)$/;
+  /* fields never sent, whatever the form says: secrets, card data, anti-forgery tokens (ssn
+   * only at either end of the name: businessName and addressNo are kept) */
+  var SECRET = /pass(wd|word)?|pwd|secret|token|csrf|xsrf|captcha|card.?(num|no)|cc.?(num|csc|cvc|cvv|exp)|cvv|cvc|iban|(^|[^a-z])ssn|ssn(?![a-z])/i;
+  var SKIP_TYPES = /^(password|file|submit|button|reset|image|fieldset|output|object)$/;
 
   /* ---- pure helpers (unit-tested) ---------------------------------------------------------- */
 
@@ -64,7 +65,9 @@
   function clean(v, keepLines, max) {
     max = max || MAX_VALUE;
     var s = (v == null ? '' : String(v))
-      .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(^|[^\ud800-\udbff])[\udc00-\udfff]/g, '$1\ufffd')
+      /* a pair stays, any other surrogate is lone (a lookbehind would need a newer browser) */
+      .replace(/([\ud800-\udbff][\udc00-\udfff])|[\ud800-\udfff]/g,
+               function (m, pair) { return pair || '\ufffd'; })
       .replace(keepLines ? /[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/g : /[\0-\x1f\x7f]/g, ' ');
     if (s.length * 3 <= max) return s;
     s = s.slice(0, max);
@@ -125,7 +128,7 @@
       if (/^cc-|password|one-time-code/.test(el.getAttribute && el.getAttribute('autocomplete'))) continue;
       if ((type === 'checkbox' || type === 'radio') && !el.checked) continue;
       if (type === 'select-multiple') {
-        for (var j = 0; j < el.options.length; j++)
+        for (var j = 0; j < el.options.length && out.length < MAX_FIELDS; j++)
           if (el.options[j].selected) out.push([n, clean(el.options[j].value, true)]);
       } else {
         out.push([n, clean(el.value, true)]);
@@ -155,7 +158,7 @@
     var gpc = nav.globalPrivacyControl === true;
     var dnt = nav.doNotTrack === '1' || w.doNotTrack === '1';
     var landing = utm(loc.search), lastUrl = '', ref = d.referrer || '';
-    var visible = 0, since = 0, engaged = false, t0 = now();
+    var visible = 0, since = 0, engaged = false, depth = 0, t0 = now();
     var fillStart = typeof WeakMap === 'function' ? new WeakMap() : null;
     var lastForm = '';
 
@@ -230,9 +233,9 @@
       return false;
     }
 
-    function sendBeaconEvent(e, props) {
+    function sendBeaconEvent(e, props, url) {
       var obj = {};
-      var pairs = event(e, props);
+      var pairs = event(e, props, url);
       for (var i = 0; i < pairs.length; i++) obj[pairs[i][0]] = pairs[i][1];
       if (!beacon('/e', JSON.stringify(obj))) pixel(pairs);
     }
@@ -244,19 +247,21 @@
       if (lastUrl && !again) ref = lastUrl;
       pixel(event('pv', null, url));
       lastUrl = url;
-      visible = 0;
+      visible = depth = 0;
       since = d.visibilityState === 'hidden' ? 0 : now();
       engaged = false;
     }
 
-    /* Time the page was visible, sent once per page view as it goes away. */
+    /* Time the page was visible, sent once per page view as it goes away (under the URL it was
+     * viewed at: on an SPA navigation, location already has the next one). */
     function flushEngagement() {
       if (!lastUrl || engaged) return;
       var ms = visible + (since ? now() - since : 0);
       engaged = true;
       if (ms < 1000) return;
       var el = d.documentElement || {}, h = el.scrollHeight - (w.innerHeight || 0);
-      sendBeaconEvent('engagement', { engaged_ms: ms, scroll: h > 0 ? Math.min(100, Math.round(100 * (w.pageYOffset || 0) / h)) : 100 });
+      sendBeaconEvent('engagement', { engaged_ms: ms, scroll: h > 0 ? Math.min(100, Math.round(100 * Math.max(depth, w.pageYOffset || 0) / h)) : 100 },
+                      lastUrl);
     }
 
     function tracked(form) {
@@ -302,7 +307,7 @@
       if (!tracked(form)) return;
       var c = control(form);
       var action = String(form.action || '');
-      if (action.indexOf(endpoint + '/f') === 0) {
+      if (action.split(/[?#]/)[0] === endpoint + '/f') {
         /* the form posts to leadedge itself: it only needs our fields */
         for (var i = 0; i < c.length; i++) {
           var h = form.elements[c[i][0]];
@@ -381,6 +386,7 @@
       d.addEventListener('auxclick', onClick, true);
       d.addEventListener('visibilitychange', onVisibility);
       w.addEventListener('pagehide', flushEngagement);
+      w.addEventListener('scroll', function () { depth = Math.max(depth, w.pageYOffset || 0); }, { passive: true });
       w.addEventListener('pageshow', function (ev) { if (ev.persisted) page(); });
       if (o.spa) spa();
       if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', scanForms);
