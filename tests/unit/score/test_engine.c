@@ -221,6 +221,41 @@ static void test_suppressed_journeys(void **state) {
     le_engine_free(e);
 }
 
+/* A form with one name field: the last word is the family name; first/last fields win. */
+static void test_full_name_field(void **state) {
+    (void)state;
+    le_engine_t *e = engine();
+    struct {
+        const char *email, *k1, *v1, *k2, *v2, *want;
+    } cases[] = {
+        {"g@acme.example", "name", "  Grace Brewster Hopper ", NULL, NULL,
+         "\"first_name\":\"Grace Brewster\",\"last_name\":\"Hopper\""},
+        {"c@acme.example", "Full-Name", "Cher", NULL, NULL, "\"first_name\":\"Cher\",\"last_name\":null"},
+        {"a@acme.example", "name", "Ada King", "first_name", "Ada", "\"first_name\":\"Ada\",\"last_name\":null"},
+    };
+    for (size_t i = 0; i < LE_ARRAY_SIZE(cases); i++) {
+        evb_t b;
+        base(&b, 40 + (unsigned)i, T0);
+        b.ev.type = LE_EV_FORM;
+        b.ev.name = le_str("form");
+        b.ev.form_id = le_str("demo");
+        uint32_t n = 0;
+        b.fields[n++] = (le_kv_t){le_str("email"), le_str(cases[i].email)};
+        b.fields[n++] = (le_kv_t){le_str(cases[i].k1), le_str(cases[i].v1)};
+        if (cases[i].k2) b.fields[n++] = (le_kv_t){le_str(cases[i].k2), le_str(cases[i].v2)};
+        b.ev.fields = b.fields;
+        b.ev.nfields = n;
+        le_apply_t out;
+        le_engine_apply(e, &b.ev, &out);
+        assert_true(out.linked);
+        le_buf_t j = LE_BUF_INIT;
+        assert_int_equal(le_engine_describe(e, cases[i].email, 0, &j), 0);
+        if (!strstr(le_buf_cstr(&j), cases[i].want)) fail_msg("%s in %s", cases[i].want, le_buf_cstr(&j));
+        le_buf_free(&j);
+    }
+    le_engine_free(e);
+}
+
 /* Without consent (or with an opt-out) the pixel keeps events under a cookieless id: a form
  * from one names nobody, links nothing, and makes no MQL, however good the journey. */
 static void test_cookieless_never_identified(void **state) {
@@ -660,6 +695,7 @@ int main(void) {
         cmocka_unit_test(test_erase),
         cmocka_unit_test(test_suppressed_journeys),
         cmocka_unit_test(test_cookieless_never_identified),
+        cmocka_unit_test(test_full_name_field),
         cmocka_unit_test(test_second_device_merges),
         cmocka_unit_test(test_flood_stays_bounded),
         cmocka_unit_test(test_snapshot_round_trip),
