@@ -617,6 +617,8 @@ static void link(le_engine_t *e, uint32_t vi, uint32_t ci, uint32_t t, le_apply_
         e->st.merges++;
     }
     v->contact = ci;
+    /* the lead's history starts with the visitor's first event, not with the form */
+    if (v->first_seen && v->first_seen < c->first_seen) c->first_seen = v->first_seen;
     if (v->flags & V_BOT) c->suppress |= LE_SUP_BOT;
     if (v->flags & V_GPC) c->suppress |= LE_SUP_GPC;
     if (v->flags & V_STAFF) c->suppress |= LE_SUP_STAFF;

@@ -172,6 +172,8 @@ static void test_journey_one_mql(void **state) {
     assert_non_null(strstr(j, "\"mql\":true"));
     assert_non_null(strstr(j, "\"quality\":[\"bad_postal\"]")); /* 1011 is not a German PLZ */
     assert_non_null(strstr(j, "\"key\":\"acme\""));
+    /* the contact's history starts with the visitor's first page view, not with the form */
+    assert_non_null(strstr(j, "\"first_seen\":1795000000,"));
     /* the visitor id finds its contact too */
     le_buf_reset(&out);
     char vid[33];
