@@ -239,8 +239,10 @@ static void test_full_name_field(void **state) {
     } cases[] = {
         {"g@acme.example", "name", "  Grace Brewster Hopper ", NULL, NULL,
          "\"first_name\":\"Grace Brewster\",\"last_name\":\"Hopper\""},
-        {"c@acme.example", "Full-Name", "Cher", NULL, NULL, "\"first_name\":\"Cher\",\"last_name\":null"},
-        {"a@acme.example", "name", "Ada King", "first_name", "Ada", "\"first_name\":\"Ada\",\"last_name\":null"},
+        {"c@acme.example", "Full-Name", "Cher", NULL, NULL,
+         "\"first_name\":\"Cher\",\"last_name\":null"},
+        {"a@acme.example", "name", "Ada King", "first_name", "Ada",
+         "\"first_name\":\"Ada\",\"last_name\":null"},
     };
     for (size_t i = 0; i < LE_ARRAY_SIZE(cases); i++) {
         evb_t b;
@@ -259,7 +261,8 @@ static void test_full_name_field(void **state) {
         assert_true(out.linked);
         le_buf_t j = LE_BUF_INIT;
         assert_int_equal(le_engine_describe(e, cases[i].email, 0, &j), 0);
-        if (!strstr(le_buf_cstr(&j), cases[i].want)) fail_msg("%s in %s", cases[i].want, le_buf_cstr(&j));
+        if (!strstr(le_buf_cstr(&j), cases[i].want))
+            fail_msg("%s in %s", cases[i].want, le_buf_cstr(&j));
         le_buf_free(&j);
     }
     le_engine_free(e);
