@@ -787,6 +787,26 @@ function suite(playwright) {
       const c = await S.le.contact(ADA.email);
       assert.ok(c && c.mql, `contact ${JSON.stringify(c)}`);
       assert.equal(await S.le.metric('leadedge_mql_total'), 1);
+      /* What goes out as a page goes away, by sendBeacon: the time the demo page was visible
+       * (sent on its pagehide, as the form navigated), then a download and an outbound click
+       * on the thank-you page (the outbound navigation itself is cut off: loopback only). */
+      /* (read from leadedge's event log: the browser may not report a request made by a page
+       * that is already gone) */
+      const beacons = () => S.le.events().filter((e) => e.source === 'beacon');
+      await waitFor(() => beacons().some((e) => e.name === 'engagement' && e.url === S.site + '/demo'),
+        'the engagement beacon of /demo');
+      const eng = beacons().find((e) => e.name === 'engagement' && e.url === S.site + '/demo');
+      assert.ok(Number(eng.props.engaged_ms) >= 2000, `engagement of /demo: ${JSON.stringify(eng)}`);
+      await page.route('https://example.com/**', (r) => r.abort());
+      await page.click('#whitepaper-link', { timeout: STEP_TIMEOUT });
+      await page.click('#partner-link', { timeout: STEP_TIMEOUT, noWaitAfter: true });
+      await waitFor(() => ['download', 'outbound'].every((k) => beacons().some((e) => e.name === k)),
+        'the download and outbound beacons');
+      const dl = beacons().find((e) => e.name === 'download'), out = beacons().find((e) => e.name === 'outbound');
+      assert.equal(dl.props.href, S.site + '/whitepaper.pdf');
+      assert.equal(out.props.href, 'https://example.com/');
+      assert.equal(dl.consent, true);
+      assert.equal(dl.id, eng.id, 'one visitor id');
     });
 
     /* A visitor who does everything but gives no consent (or whose consent does not count):
