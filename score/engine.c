@@ -92,11 +92,12 @@ static const char *account_key(const le_engine_t *e, uint32_t i) {
     return e->accounts[i]->key;
 }
 
-/* Keys compare without regard to ASCII case: an e-mail address keeps its local part as typed,
- * but Ada@ and ada@ are one person (ids are hex, account keys lower-case already). */
-static size_t smap_hash(const char *k) {
-    char low[512];
+/* E-mail keys compare without regard to ASCII case: an address keeps its local part as typed,
+ * but Ada@ and ada@ are one person. Ids (hex) and account keys compare exactly. */
+static size_t smap_hash(key_fn key, const char *k) {
     size_t n = strlen(k);
+    if (key != contact_key) return le_hash(k, n);
+    char low[LE_EMAIL_SIZE];
     if (n > sizeof(low)) n = sizeof(low);
     for (size_t i = 0; i < n; i++) low[i] = (k[i] >= 'A' && k[i] <= 'Z') ? (char)(k[i] + 32) : k[i];
     return le_hash(low, n);
@@ -104,9 +105,12 @@ static size_t smap_hash(const char *k) {
 
 static uint32_t smap_get(const le_engine_t *e, const smap_t *m, key_fn key, const char *k) {
     if (!m->cap) return 0;
-    size_t mask = m->cap - 1, i = smap_hash(k) & mask;
-    for (; m->slot[i]; i = (i + 1) & mask)
-        if (strcasecmp(key(e, m->slot[i] - 1), k) == 0) return m->slot[i];
+    size_t mask = m->cap - 1, i = smap_hash(key, k) & mask;
+    bool fold = key == contact_key;
+    for (; m->slot[i]; i = (i + 1) & mask) {
+        const char *s = key(e, m->slot[i] - 1);
+        if ((fold ? strcasecmp(s, k) : strcmp(s, k)) == 0) return m->slot[i];
+    }
     return 0;
 }
 
@@ -120,7 +124,7 @@ static void smap_put(const le_engine_t *e, smap_t *m, key_fn key, uint32_t idx) 
         *m = g;
     }
     const char *k = key(e, idx);
-    size_t mask = m->cap - 1, i = smap_hash(k) & mask;
+    size_t mask = m->cap - 1, i = smap_hash(key, k) & mask;
     while (m->slot[i]) i = (i + 1) & mask;
     m->slot[i] = idx + 1;
     m->n++;
