@@ -797,6 +797,10 @@ function suite(playwright) {
         'the engagement beacon of /demo');
       const eng = beacons().find((e) => e.name === 'engagement' && e.url === S.site + '/demo');
       assert.ok(Number(eng.props.engaged_ms) >= 2000, `engagement of /demo: ${JSON.stringify(eng)}`);
+      /* a single-page app's navigation: history.pushState is a page view, the old URL its referrer */
+      await page.evaluate(() => history.pushState({}, '', '/thanks?step=2'));
+      await waitFor(() => views(v, S.site + '/thanks?step=2').length > 0, 'the page view of a pushState');
+      assert.equal(views(v, S.site + '/thanks?step=2')[0].q.get('ref'), S.site + '/thanks');
       await page.route('https://example.com/**', (r) => r.abort());
       await page.click('#whitepaper-link', { timeout: STEP_TIMEOUT });
       await page.click('#partner-link', { timeout: STEP_TIMEOUT, noWaitAfter: true });
