@@ -49,6 +49,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unistr.h>
 
 #define MAX_DEPTH 512   /* nesting of maps, arrays and pointers, as libmaxminddb */
 #define MAX_SEGMENTS 8  /* in a field path */
@@ -888,36 +889,6 @@ typedef struct {
     slot_t slot[LE_IPF__COUNT];
 } walk_t;
 
-static bool utf8_ok(const uint8_t *s, uint32_t n) {
-    uint32_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        uint32_t len, cp;
-        if (c >= 0xc2 && c <= 0xdf)
-            len = 2, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            len = 3, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            len = 4, cp = c & 0x07;
-        else
-            return false;
-        if (n - i < len) return false;
-        for (uint32_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* A number as text ("52.52", "AS64496"): copied to a NUL-terminated buffer first. */
 static bool text_double(const uint8_t *s, uint32_t n, double *out) {
     char buf[48], *end;
@@ -994,7 +965,7 @@ static void convert(walk_t *w, const pnode_t *node, const val_t *v) {
         uint64_t u;
         switch (FIELDS[f].kind) {
             case V_STR:
-                if (v->type != T_STRING || v->size == 0 || !utf8_ok(p, v->size)) continue;
+                if (v->type != T_STRING || v->size == 0 || u8_check(p, v->size)) continue;
                 s->v.s = (le_str_t){(const char *)p, v->size};
                 break;
             case V_DBL: {

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unistr.h>
 
 #define MAX_FILE (256u << 20)
 #define MAX_COMPANY 256
@@ -101,41 +102,6 @@ static const char *show(le_str_t s, char *buf, size_t cap) {
     }
     buf[n] = '\0';
     return buf;
-}
-
-static bool utf8_valid(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + len > n) return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
 }
 
 static le_str_t trim(le_str_t s) {
@@ -265,7 +231,7 @@ static void add_record(loader_t *L, unsigned line, le_str_t *fields, size_t nf) 
     } else if (company.len > MAX_COMPANY) {
         error(L, line, "company is longer than %d bytes", MAX_COMPANY);
         ok = false;
-    } else if (!utf8_valid((const unsigned char *)company.ptr, company.len)) {
+    } else if (u8_check((const uint8_t *)company.ptr, company.len)) {
         error(L, line, "company is not valid UTF-8");
         ok = false;
     } else {

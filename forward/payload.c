@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistr.h>
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -260,33 +261,6 @@ void le_payload_set_escalated(json_t *payload, bool e) {
 
 /* ---- paths and the field map ---------------------------------------------------------------- */
 
-/* Is s[0..n) well-formed UTF-8 (no overlongs, no surrogates)? jansson refuses other keys. */
-static bool utf8_ok(const unsigned char *s, size_t n) {
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        size_t k;
-        if (c < 0x80)
-            k = 0;
-        else if (c >= 0xc2 && c <= 0xdf)
-            k = 1;
-        else if (c >= 0xe0 && c <= 0xef)
-            k = 2;
-        else if (c >= 0xf0 && c <= 0xf4)
-            k = 3;
-        else
-            return false;
-        if (n - i <= k) return false; /* cut short */
-        for (size_t j = 1; j <= k; j++)
-            if ((s[i + j] & 0xc0) != 0x80) return false;
-        if (k == 2 && ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] >= 0xa0)))
-            return false; /* overlong, surrogate */
-        if (k == 3 && ((c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] >= 0x90)))
-            return false; /* overlong, past U+10FFFF */
-        i += k + 1;
-    }
-    return true;
-}
-
 bool le_payload_path_ok(const char *path, const char **why) {
     const char *msg = NULL;
     size_t len = path ? strlen(path) : 0, depth = 1;
@@ -300,7 +274,8 @@ bool le_payload_path_ok(const char *path, const char **why) {
     }
     if (!msg && path[len - 1] == '.') msg = "has an empty segment";
     if (!msg && depth > LE_PAYLOAD_PATH_DEPTH) msg = "deeper than 16 levels";
-    if (!msg && !utf8_ok((const unsigned char *)path, len)) msg = "not valid UTF-8";
+    /* jansson refuses keys that are not well-formed UTF-8 */
+    if (!msg && u8_check((const uint8_t *)path, len)) msg = "not valid UTF-8";
     if (msg && why) *why = msg;
     return !msg;
 }
