@@ -347,23 +347,51 @@ static int parse_q(le_str_t v) {
     return q > 1000 ? -1 : q;
 }
 
+/*
+ * The next element of an Accept-style list ("text/html;q=0.9, ..." or "gzip;q=0, br") from *p:
+ * its value and its q in thousandths (1000 when absent, -1 when its parameters are malformed,
+ * so that it is ignored). false at the end of the list.
+ */
+static bool next_q(const char **p, const char *end, le_str_t *value, int *q) {
+    if (*p >= end) return false;
+    const char *comma = memchr(*p, ',', (size_t)(end - *p));
+    const char *e = comma ? comma : end;
+    const char *params;
+    *value = media_type(*p, e, &params);
+    *q = 1000;
+    le_str_t pn, pv;
+    int r;
+    while ((r = next_param(&params, e, &pn, &pv)) > 0)
+        if (le_str_ieq(pn, "q")) *q = parse_q(pv);
+    if (r < 0) *q = -1;
+    *p = e + 1;
+    return true;
+}
+
+bool le_accepts_gzip(le_str_t accept_encoding) {
+    int gzip = -1, any = -1; /* best q of each; -1 when not listed */
+    if (!accept_encoding.ptr) return false;
+    const char *p = accept_encoding.ptr, *end = p + accept_encoding.len;
+    le_str_t coding;
+    int q;
+    while (next_q(&p, end, &coding, &q)) {
+        if (le_str_ieq(coding, "gzip") || le_str_ieq(coding, "x-gzip"))
+            gzip = LE_MAX(gzip, q);
+        else if (le_str_eq(coding, "*"))
+            any = LE_MAX(any, q);
+    }
+    /* gzip named decides; else the wildcard (RFC 9110 12.5.3) */
+    return (gzip >= 0 ? gzip : any) > 0;
+}
+
 bool le_accepts_json(le_str_t accept) {
     /* Best q per range; -1 when the range is not listed. */
     int json = -1, app_any = -1, html = -1, text_any = -1;
     if (!accept.ptr) return false;
     const char *p = accept.ptr, *end = accept.ptr + accept.len;
-    while (p < end) {
-        const char *comma = memchr(p, ',', (size_t)(end - p));
-        const char *e = comma ? comma : end;
-        const char *params;
-        le_str_t range = media_type(p, e, &params);
-        int q = 1000;
-        le_str_t pn, pv;
-        int r;
-        while ((r = next_param(&params, e, &pn, &pv)) > 0) {
-            if (le_str_ieq(pn, "q")) q = parse_q(pv);
-        }
-        if (r < 0) q = -1; /* a malformed element is ignored */
+    le_str_t range;
+    int q;
+    while (next_q(&p, end, &range, &q)) {
         if (q >= 0) {
             int *slot = NULL;
             if (le_str_ieq(range, "application/json"))
@@ -376,7 +404,6 @@ bool le_accepts_json(le_str_t accept) {
                 slot = &text_any;
             if (slot && q > *slot) *slot = q;
         }
-        p = e + 1;
     }
     /* The most specific listed range decides each side (RFC 9110 12.5.1). */
     int jq = json >= 0 ? json : app_any >= 0 ? app_any : 0;

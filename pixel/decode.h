@@ -92,6 +92,13 @@ bool le_media_type_is(le_str_t content_type, const char *type);
 bool le_accepts_json(le_str_t accept);
 
 /*
+ * Does an Accept-Encoding header admit gzip? "gzip" or "x-gzip" with a q above 0 decides;
+ * when neither is listed, the "*" wildcard does. An absent header or one that lists neither is
+ * false (identity is always acceptable, so we never need to compress).
+ */
+bool le_accepts_gzip(le_str_t accept_encoding);
+
+/*
  * multipart/form-data (RFC 7578): text fields into out, file parts (a
  * filename or filename* in Content-Disposition) and parts whose Content-Type
  * is not text/plain skipped. The boundary comes from content_type (which must

@@ -585,34 +585,6 @@ static void tracker_init(void) {
     deflateEnd(&z);
 }
 
-/* Does Accept-Encoding admit gzip ("gzip", "x-gzip" or "*" with a q above 0)? */
-static bool accepts_gzip(le_str_t ae) {
-    size_t i = 0;
-    while (i < ae.len) {
-        while (i < ae.len && (ae.ptr[i] == ' ' || ae.ptr[i] == '\t' || ae.ptr[i] == ',')) i++;
-        size_t s = i;
-        while (i < ae.len && ae.ptr[i] != ',' && ae.ptr[i] != ';' && ae.ptr[i] != ' ') i++;
-        le_str_t coding = {ae.ptr + s, i - s};
-        bool zero = false; /* q=0, q=0.0, q=0.000 */
-        while (i < ae.len && ae.ptr[i] != ',') {
-            if ((ae.ptr[i] == 'q' || ae.ptr[i] == 'Q') && i + 2 < ae.len && ae.ptr[i + 1] == '=') {
-                size_t j = i + 2;
-                zero = ae.ptr[j] == '0';
-                for (j++; zero && j < ae.len && ae.ptr[j] != ',' && ae.ptr[j] != ';'; j++)
-                    zero = ae.ptr[j] == '0' || ae.ptr[j] == '.' || ae.ptr[j] == ' ';
-                i = j;
-                continue;
-            }
-            i++;
-        }
-        if ((le_str_ieq(coding, "gzip") || le_str_ieq(coding, "x-gzip") ||
-             le_str_eq(coding, "*")) &&
-            !zero)
-            return true;
-    }
-    return false;
-}
-
 /* Does If-None-Match (a list of entity tags, or "*") match etag? */
 static bool etag_match(le_str_t inm, const char *etag) {
     size_t n = strlen(etag);
@@ -629,7 +601,7 @@ static bool etag_match(le_str_t inm, const char *etag) {
 void le_pixel_tracker(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     pthread_once(&tracker_once, tracker_init);
     memset(out, 0, sizeof(*out));
-    bool gz = tracker_gz && accepts_gzip(r->accept_encoding);
+    bool gz = tracker_gz && le_accepts_gzip(r->accept_encoding);
     const char *etag = gz ? tracker_etag_gz : tracker_etag;
     hdrs_t h = {0};
     hdr_add(&h, r->arena,

@@ -437,6 +437,37 @@ static void test_accepts_json(void **state) {
     assert_false(le_accepts_json(LE_STR_NULL));
 }
 
+static void test_accepts_gzip(void **state) {
+    (void)state;
+    static const struct {
+        const char *ae;
+        bool gzip;
+    } cases[] = {
+        {"gzip, deflate, br, zstd", true}, /* Chrome */
+        {"GZIP", true},
+        {"x-gzip", true},
+        {"*", true},
+        {"br;q=1, gzip;q=0.5", true},
+        {"identity, gzip;q=1.0", true},
+        {"gzip ; q=0.5", true},
+        {"", false},
+        {"identity", false},
+        {"br", false},
+        {"gzip;q=0", false},
+        {"gzip;q=0.000, br", false},
+        {"x-gzip;q=0, *;q=0", false},
+        {"gzip;q=0, *", false}, /* named gzip decides over the wildcard */
+        {"*;q=0, gzip", true},
+        {"gzip;q=abc", false}, /* malformed q ignores the element */
+        {"gzipx, xgzip", false},
+    };
+    for (size_t i = 0; i < LE_ARRAY_SIZE(cases); i++) {
+        bool got = le_accepts_gzip(le_str(cases[i].ae));
+        if (got != cases[i].gzip) fail_msg("\"%s\": got %d", cases[i].ae, got);
+    }
+    assert_false(le_accepts_gzip(LE_STR_NULL));
+}
+
 static void test_strerror(void **state) {
     assert_string_equal(le_dec_strerror(LE_DEC_OK), "ok");
     assert_string_equal(le_dec_strerror(LE_DEC_BAD_UTF8), "invalid UTF-8");
@@ -460,6 +491,7 @@ int main(void) {
         cmocka_unit_test(test_cookies),
         cmocka_unit_test(test_media_type),
         cmocka_unit_test(test_accepts_json),
+        cmocka_unit_test(test_accepts_gzip),
         cmocka_unit_test(test_strerror),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
