@@ -74,7 +74,7 @@ static size_t ws_tail(const unsigned char *s, size_t n) {
     return 0;
 }
 
-static le_str_t trim(le_str_t s) {
+le_str_t le_text_trim(le_str_t s) {
     if (!s.ptr) return (le_str_t){"", 0};
     const unsigned char *p = (const unsigned char *)s.ptr;
     size_t n = s.len, k;
@@ -156,7 +156,7 @@ static inline bool atext(unsigned char c) {
 }
 
 int le_email_normalize(const char *s, size_t n, char *out, size_t cap, size_t *outlen) {
-    le_str_t t = trim((le_str_t){s, s ? n : 0});
+    le_str_t t = le_text_trim((le_str_t){s, s ? n : 0});
     if (t.len == 0 || t.len > LE_EMAIL_MAX) return fail_out(LE_EINVAL, out, cap, outlen);
     const char *at = memchr(t.ptr, '@', t.len);
     if (!at) return fail_out(LE_EINVAL, out, cap, outlen);
@@ -501,7 +501,7 @@ static int phone_out(const char *cc, size_t ccn, const char *nsn, size_t n, char
 }
 
 int le_phone_e164(le_str_t in, const char *country_iso2, char *out, size_t cap, size_t *outlen) {
-    le_str_t t = trim(in);
+    le_str_t t = le_text_trim(in);
     const unsigned char *s = (const unsigned char *)t.ptr;
     char dig[PHONE_DIGITS];
     size_t nd = 0, paren_at = 0;
@@ -731,7 +731,7 @@ static int postal_other(le_str_t t, char *out, size_t cap, size_t *outlen) {
 }
 
 int le_postal_check(le_str_t in, const char *country_iso2, char *out, size_t cap, size_t *outlen) {
-    le_str_t t = trim(in);
+    le_str_t t = le_text_trim(in);
     char cc[3], o[LE_POSTAL_SIZE];
     if (t.len == 0 || t.len > POSTAL_IN_MAX) return fail_out(LE_EINVAL, out, cap, outlen);
     if (!country_code(country_iso2, cc)) return postal_other(t, out, cap, outlen);

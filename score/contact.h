@@ -26,6 +26,11 @@
 
 /* ---- E-mail ------------------------------------------------------------------------------ */
 
+/* s without surrounding white space: ASCII white space and the invisible no-break space,
+ * zero-width space and byte-order mark that copy and paste bring along (U+00A0, U+200B,
+ * U+FEFF). A NULL s gives an empty string. */
+le_str_t le_text_trim(le_str_t s);
+
 /* Longest address accepted (RFC 5321 path limit less the angle brackets), and its buffer. */
 #define LE_EMAIL_MAX 254
 #define LE_EMAIL_SIZE (LE_EMAIL_MAX + 1)

@@ -405,23 +405,17 @@ static uint32_t contact_for(le_engine_t *e, const char *email, uint32_t t) {
     return (uint32_t)e->ncontacts;
 }
 
-static le_str_t trim(le_str_t s) {
-    while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) s.ptr++, s.len--;
-    while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t')) s.len--;
-    return s;
-}
-
 /* Take the form's contact fields into c, normalised; problems become quality flags. */
 static void contact_fields(contact_t *c, const le_event_t *ev) {
     le_str_t v;
     le_str_t first = form_field(ev, f_first), last = form_field(ev, f_last);
-    if (!first.len && !last.len && (v = trim(form_field(ev, f_name))).len) {
+    if (!first.len && !last.len && (v = le_text_trim(form_field(ev, f_name))).len) {
         /* one name field: its last word is the family name ("Grace Brewster Hopper") */
         const char *sp = NULL;
         for (size_t i = 0; i < v.len; i++)
             if (v.ptr[i] == ' ') sp = v.ptr + i;
         if (sp) {
-            first = trim((le_str_t){v.ptr, (size_t)(sp - v.ptr)});
+            first = le_text_trim((le_str_t){v.ptr, (size_t)(sp - v.ptr)});
             last = (le_str_t){sp + 1, v.len - (size_t)(sp + 1 - v.ptr)};
         } else {
             first = v;
