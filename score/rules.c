@@ -287,17 +287,20 @@ static le_str_t query_param(le_str_t url, const char *name, char *buf, size_t ca
     return LE_STR_NULL;
 }
 
+/* The value of the event's property name[0..n) (ASCII case-insensitive); absent: null. */
+static le_str_t prop(const le_event_t *ev, const char *name, size_t n) {
+    for (uint32_t i = 0; i < ev->nprops; i++)
+        if (ev->props[i].key.len == n && strncasecmp(ev->props[i].key.ptr, name, n) == 0)
+            return ev->props[i].val;
+    return LE_STR_NULL;
+}
+
 /* A utm_* value: from the event's URL, else from the property of that name (tracker.js sends
  * the landing page's utm_* with every page view, so a single-page app's later views keep
  * them). */
 static le_str_t utm(const le_event_t *ev, const char *name, char *buf, size_t cap) {
     le_str_t v = query_param(ev->url, name, buf, cap);
-    if (v.ptr) return v;
-    size_t n = strlen(name);
-    for (uint32_t i = 0; i < ev->nprops; i++)
-        if (ev->props[i].key.len == n && memcmp(ev->props[i].key.ptr, name, n) == 0)
-            return ev->props[i].val;
-    return LE_STR_NULL;
+    return v.ptr ? v : prop(ev, name, strlen(name));
 }
 
 /* A value the condition's strings or patterns are tried on. An absent value never matches. */
@@ -344,11 +347,7 @@ static bool match_event(cond_t *c, const le_event_t *ev) {
         case F_UTM_CONTENT:
             return match_str(c, utm(ev, "utm_content", buf, sizeof(buf)));
         case F_PROP:
-            for (uint32_t i = 0; i < ev->nprops; i++)
-                if (ev->props[i].key.len == c->proplen &&
-                    strncasecmp(ev->props[i].key.ptr, c->prop, c->proplen) == 0)
-                    return match_str(c, ev->props[i].val);
-            return false;
+            return match_str(c, prop(ev, c->prop, c->proplen));
         default:
             return false;
     }
