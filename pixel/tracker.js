@@ -192,11 +192,13 @@
       store('le_vid', vid);
     }
 
-    /* The params every event carries: identity and the privacy signals. */
-    function common(pairs) {
-      if (consent) pairs.push(['consent', '1'], ['vid', vid]);
-      if (gpc) pairs.push(['gpc', '1']);
-      if (dnt) pairs.push(['dnt', '1']);
+    /* The params every event carries: identity and the privacy signals (a form's have the
+     * prefix '_', as its own fields do not). */
+    function common(pairs, pre) {
+      pre = pre || '';
+      if (consent) pairs.push([pre + 'consent', '1'], [pre + 'vid', vid]);
+      if (gpc) pairs.push([pre + 'gpc', '1']);
+      if (dnt) pairs.push([pre + 'dnt', '1']);
       return pairs;
     }
 
@@ -274,17 +276,23 @@
       return false;
     }
 
+    /* A new input of the form's. */
+    function input(form, type, n) {
+      var i = form.ownerDocument.createElement('input');
+      i.type = type;
+      i.name = n;
+      form.appendChild(i);
+      return i;
+    }
+
     function honeypot(form) {
       var hp = o.honeypot;
       if (!hp || !form.ownerDocument || (form.elements && form.elements[hp])) return;
-      var i = form.ownerDocument.createElement('input');
-      i.type = 'text';
-      i.name = hp;
+      var i = input(form, 'text', hp);
       i.tabIndex = -1;
       i.autocomplete = 'off';
       i.setAttribute('aria-hidden', 'true');
       i.style.cssText = 'position:absolute;left:-9999px;width:1px;height:1px;opacity:0';
-      form.appendChild(i);
     }
 
     function scanForms() {
@@ -295,11 +303,7 @@
     /* The leadedge fields of a submission. */
     function control(form) {
       var t = fillStart && fillStart.get(form);
-      var p = [['_form', formId(form)], ['_url', clean(loc.href)], ['_fill_ms', String(now() - (t || t0))]];
-      if (consent) p.push(['_consent', '1'], ['_vid', vid]);
-      if (gpc) p.push(['_gpc', '1']);
-      if (dnt) p.push(['_dnt', '1']);
-      return p;
+      return common([['_form', formId(form)], ['_url', clean(loc.href)], ['_fill_ms', String(now() - (t || t0))]], '_');
     }
 
     function onSubmit(ev) {
@@ -309,22 +313,14 @@
       var action = String(form.action || '');
       if (action.split(/[?#]/)[0] === endpoint + '/f') {
         /* the form posts to leadedge itself: it only needs our fields */
-        for (var i = 0; i < c.length; i++) {
-          var h = form.elements[c[i][0]];
-          if (!h) {
-            h = d.createElement('input');
-            h.type = 'hidden';
-            h.name = c[i][0];
-            form.appendChild(h);
-          }
-          h.value = c[i][1];
-        }
+        for (var i = 0; i < c.length; i++) (form.elements[c[i][0]] || input(form, 'hidden', c[i][0])).value = c[i][1];
         return;
       }
       var body = query(c.concat(fields(form)));
       /* the same submission twice (a double click, a site that re-submits) is sent once */
-      if (body.replace(/_fill_ms=\d+/, '') === lastForm) return;
-      lastForm = body.replace(/_fill_ms=\d+/, '');
+      var same = body.replace(/_fill_ms=\d+/, '');
+      if (same === lastForm) return;
+      lastForm = same;
       beacon('/f', new w.URLSearchParams(body));
     }
 
