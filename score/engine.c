@@ -189,12 +189,12 @@ static void vindex_add(le_engine_t *e, uint32_t idx) {
 }
 
 static void account_add(le_engine_t *e, uint32_t acct, double delta, uint32_t t);
-static void ring_wipe(le_engine_t *e, const uint8_t id[16]);
 
-/* Drop visitor idx (anonymous): its behaviour leaves its account, its entry is freed. */
-static void evict(le_engine_t *e, uint32_t idx) {
+/* Free visitor idx's entry. An anonymous visitor's behaviour leaves its account (a linked
+ * one's contact stands for it there). */
+static void free_visitor(le_engine_t *e, uint32_t idx) {
     visitor_t *v = vis(e, idx);
-    if (v->account) {
+    if (v->account && !v->contact) {
         le_lead_decay(&v->lead, v->last_seen, e->half_life_s);
         account_t *a = e->accounts[v->account - 1];
         if (a->members) a->members--;
@@ -209,6 +209,11 @@ static void evict(le_engine_t *e, uint32_t idx) {
     }
     e->freelist[e->nfree++] = idx;
     e->nvisitors--;
+}
+
+/* Drop visitor idx (anonymous) to make room. */
+static void evict(le_engine_t *e, uint32_t idx) {
+    free_visitor(e, idx);
     e->st.evicted++;
 }
 
@@ -777,26 +782,12 @@ static void note_erased(le_engine_t *e, const uint8_t id[16]) {
     memcpy(e->erased[e->nerased++], id, 16);
 }
 
-/* Remove visitor idx and everything it brought to its account. */
+/* Remove visitor idx and everything it brought to its account, its journey steps included. */
 static void drop_visitor(le_engine_t *e, uint32_t idx) {
     visitor_t *v = vis(e, idx);
     note_erased(e, v->id);
-    if (v->account && !v->contact) {
-        le_lead_decay(&v->lead, v->last_seen, e->half_life_s);
-        account_t *a = e->accounts[v->account - 1];
-        if (a->members) a->members--;
-        account_add(e, v->account, -v->lead.behaviour, v->lead.btime);
-    }
-    vindex_remove(e, idx);
     ring_wipe(e, v->id);
-    le_lead_free(&v->lead);
-    memset(v, 0, sizeof(*v));
-    if (e->nfree == e->capfree) {
-        e->capfree = e->capfree ? e->capfree * 2 : 64;
-        e->freelist = le_xrealloc(e->freelist, e->capfree * sizeof(uint32_t));
-    }
-    e->freelist[e->nfree++] = idx;
-    e->nvisitors--;
+    free_visitor(e, idx);
 }
 
 static void rebuild_contact_maps(le_engine_t *e) {
