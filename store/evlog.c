@@ -218,11 +218,40 @@ static int mkdir_p(const char *dir) {
 /* A buffered sequential frame reader over one segment file, using pread. */
 typedef struct {
     int fd;
-    le_buf_t b;   /* file bytes; b.data[pos] is at file offset off */
-    size_t pos;   /* first unconsumed byte in b */
-    uint64_t off; /* file offset of the next frame */
-    bool trusted; /* frames this process wrote and reads back: lengths only, no checksums */
+    le_buf_t b;    /* file bytes; b.data[pos] is at file offset off */
+    size_t pos;    /* first unconsumed byte in b */
+    uint64_t off;  /* file offset of the next frame */
+    bool trusted;  /* frames this process wrote and reads back: lengths only, no checksums */
+    bool drop;     /* a log reader: give pages it has read back to the kernel (rd_drop_behind) */
+    uint64_t kept; /* file offset from which pages may still be cached by this reader's doing */
 } rd_t;
+
+/*
+ * A log reader reads each byte once, so the page cache it leaves behind only crowds out
+ * memory that is worth keeping: a busy server writes gigabytes an hour, and without this the
+ * kernel's cache fills with log pages nobody reads again (on a virtual machine whose memory
+ * the host backs lazily, every one of those new pages also costs a fault in the host). So
+ * readers advise the kernel to drop what they have consumed, in steps of DROP_STEP. The pages
+ * the writer fills are read back by the scorer within a group-commit interval, which makes
+ * the log's footprint in the cache a few megabytes instead of all of it. Pages still dirty
+ * (fsync: never) are written back first by the kernel, not dropped; nothing is lost either
+ * way, a later reader just reads from disk.
+ */
+#define DROP_STEP (4u << 20)
+#define DROP_ALIGN (2u << 20) /* the largest folio: one straddling a cut would stay cached */
+
+static void rd_drop_behind(rd_t *r, bool all) {
+    if (!r->drop || r->fd < 0) return;
+    if (all) { /* the whole file from kept: the reader is done with it */
+        (void)posix_fadvise(r->fd, (off_t)r->kept, 0, POSIX_FADV_DONTNEED);
+        r->kept = r->off;
+        return;
+    }
+    uint64_t upto = r->off & ~(uint64_t)(DROP_ALIGN - 1);
+    if (upto <= r->kept || upto - r->kept < DROP_STEP) return;
+    (void)posix_fadvise(r->fd, (off_t)r->kept, (off_t)(upto - r->kept), POSIX_FADV_DONTNEED);
+    r->kept = upto;
+}
 
 /* The frame at p as le_frame_parse sees it, without the checksum (trusted readers). */
 static le_frame_status_t parse_trusted(const uint8_t *p, size_t avail, const uint8_t **payload,
@@ -240,6 +269,7 @@ static le_frame_status_t parse_trusted(const uint8_t *p, size_t avail, const uin
 static int rd_fill(rd_t *r, size_t want) {
     size_t avail = r->b.len - r->pos;
     if (avail >= want) return 0;
+    rd_drop_behind(r, false);
     if (r->pos) {
         memmove(r->b.data, r->b.data + r->pos, avail);
         r->b.len = avail;
@@ -1089,6 +1119,7 @@ struct le_logreader_s {
 };
 
 static void reader_close_seg(le_logreader_t *lr) {
+    rd_drop_behind(&lr->r, true);
     if (lr->r.fd >= 0) close(lr->r.fd);
     lr->r.fd = -1;
     /* (trusted survives: it belongs to the reader, not the segment) */
@@ -1107,6 +1138,7 @@ static int reader_open_seg(le_logreader_t *lr, uint32_t seg, uint64_t off, char 
     }
     lr->seg = seg;
     lr->r.off = off;
+    lr->r.kept = off & ~(uint64_t)(DROP_ALIGN - 1);
     return 0;
 }
 
@@ -1116,6 +1148,7 @@ int le_logreader_open(const char *dir, le_logpos_t from, le_logreader_t **out, c
     le_logreader_t *lr = le_xcalloc(1, sizeof(*lr));
     lr->dir = le_xstrdup(dir);
     lr->r.fd = -1;
+    lr->r.drop = true;
     lr->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = 0;
     if (lr->dirfd < 0) {

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -979,6 +980,63 @@ static void test_reader_follows_durable(void **state) {
     rmtree(dir);
 }
 
+/* Pages of segment segno the page cache holds, of its whole pages in [0, upto). */
+static size_t cached_pages(const char *dir, unsigned segno, size_t *whole) {
+    char p[512];
+    seg_path(p, sizeof(p), dir, segno);
+    int fd = open(p, O_RDONLY);
+    assert_true(fd >= 0);
+    size_t size = (size_t)file_size(p), page = (size_t)sysconf(_SC_PAGESIZE);
+    *whole = size / page;
+    void *m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(m != MAP_FAILED);
+    unsigned char *vec = malloc(*whole + 1);
+    assert_int_equal(mincore(m, size, vec), 0);
+    size_t n = 0;
+    for (size_t i = 0; i < *whole; i++) n += vec[i] & 1;
+    free(vec);
+    munmap(m, size);
+    close(fd);
+    return n;
+}
+
+/* A reader gives the pages it has read back to the kernel: whole segments it has passed and,
+ * in the one it is in, everything but the last few MiB. The writer's fresh pages are cached
+ * before (else the check below would prove nothing). */
+static void test_reader_drops_what_it_read(void **state) {
+    (void)state;
+    char *dir = tmpdir();
+    le_evlog_opts_t o = opts_for(dir);
+    o.segment_size = 8u << 20;
+    size_t f = frame_size();
+    unsigned n = (unsigned)((47u << 19) / f); /* 8 + 8 + 7.5 MiB */
+    le_evlog_t *l = open_ok(&o);
+    for (unsigned i = 0; i < n; i++) append_ok(l, 0, i);
+    assert_int_equal(le_evlog_flush(l), 0);
+    le_logpos_t end = le_evlog_durable(l);
+    assert_int_equal(end.seg, 3);
+    size_t whole, before = cached_pages(dir, 1, &whole);
+    assert_true(before >= whole / 2);
+
+    le_logreader_t *r;
+    char *msg;
+    assert_int_equal(le_logreader_open(dir, (le_logpos_t){0, 0}, &r, &msg), 0);
+    const void *pl;
+    size_t len;
+    unsigned got = 0;
+    while (le_logreader_next(r, end, &pl, &len, &msg) == 1)
+        assert_int_equal(seq_of(pl, len), got++);
+    assert_int_equal(got, n);
+    assert_int_equal(cached_pages(dir, 1, &whole), 0);
+    assert_int_equal(cached_pages(dir, 2, &whole), 0);
+    size_t last = cached_pages(dir, 3, &whole);
+    assert_true(whole > (6u << 20) / 4096 && last <= (6u << 20) / 4096);
+    le_logreader_close(r);
+    assert_int_equal(cached_pages(dir, 3, &whole), 0); /* closing gives back the rest */
+    le_evlog_close(l);
+    rmtree(dir);
+}
+
 static void test_reader_corruption_and_repair(void **state) {
     (void)state;
     char *dir = tmpdir();
@@ -1075,6 +1133,7 @@ int main(void) {
         cmocka_unit_test(test_reader_follows_durable),
         cmocka_unit_test(test_reader_corruption_and_repair),
         cmocka_unit_test(test_reader_torn_tail),
+        cmocka_unit_test(test_reader_drops_what_it_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
