@@ -4,6 +4,7 @@
 #include "le.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,4 +130,12 @@ void le_hex(char *out, const void *bytes, size_t n) {
         out[2 * i + 1] = digits[b[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+void le_thread_background(pthread_t t, const char *name) {
+    pthread_setname_np(t, name);
+#ifdef SCHED_BATCH
+    struct sched_param sp = {0};
+    (void)pthread_setschedparam(t, SCHED_BATCH, &sp);
+#endif
 }

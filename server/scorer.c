@@ -416,7 +416,7 @@ int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scor
             rc = -e;
             *msg = le_strf("scoring: cannot start its thread: %s", strerror(e));
         } else {
-            pthread_setname_np(s->thread, "le-score");
+            le_thread_background(s->thread, "le-score");
             s->running = true;
         }
     }

@@ -18,7 +18,7 @@
  * allocates nothing), writes the batch with write(2) and fsyncs it:
  *
  *     interval  a batch is written fsync_interval_ms after its first event
- *               (sooner once 256 KiB are pending) and fsynced right after;
+ *               (sooner once 4 MiB are pending) and fsynced right after;
  *     always    the writer starts a batch as soon as there is data and it is
  *               not busy, and fsyncs every batch: appends never block, but
  *               the window of loss is one write+fsync instead of one interval;
@@ -68,8 +68,8 @@
 #define SEG_PREFIX "events-"
 #define SEG_SUFFIX ".log"
 #define SEG_NAME_MAX 32
-#define KICK_BYTES (256u << 10) /* pending bytes that wake the writer before the interval */
-#define ENC_STACK 8192 /* encode buffer on the caller's stack; larger events use the heap */
+#define KICK_BYTES (4u << 20) /* pending bytes that wake the writer before the interval */
+#define ENC_STACK 8192        /* encode buffer on the caller's stack; larger events use the heap */
 #define READ_CHUNK (1u << 20)
 #define RESERVE_MAX (256u << 20) /* per buffer, allocated at open */
 #define POLL_MS 100
@@ -674,7 +674,7 @@ int le_evlog_open(le_evlog_t **out, const le_evlog_opts_t *opts, char **msgp) {
         pthread_cond_destroy(&l->done);
         goto fail;
     }
-    pthread_setname_np(l->thread, "le-evlog");
+    le_thread_background(l->thread, "le-evlog");
     free(segs);
     *out = l;
     if (msgp) *msgp = NULL;
