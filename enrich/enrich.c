@@ -340,6 +340,24 @@ static void from_lookup(const le_enrich_t *e, const le_ip_t *ip, le_arena_t *a,
     }
 }
 
+void le_enrich_prefetch(const le_enrich_cache_t *c, const le_ip_t *ip, int stage) {
+    if (!c || !c->sets || (ip->family != AF_INET && ip->family != AF_INET6)) return;
+    uint64_t h = ip_hash(ip);
+    size_t si = (size_t)h & c->set_mask;
+    const ip_set_t *set = &c->sets[si];
+    if (stage == 0) {
+        __builtin_prefetch(set);
+        return;
+    }
+    uint32_t tag = (uint32_t)(h >> 32) | 1u;
+    for (int w = 0; w < IP_WAYS; w++) {
+        if (set->tag[w] != tag) continue;
+        const char *ent = (const char *)entry_at(c, si, w);
+        for (size_t off = 0; off < IP_ENTRY_SIZE; off += 64) __builtin_prefetch(ent + off);
+        return;
+    }
+}
+
 /* x's address part for ip, from the cache or looked up (and kept). */
 static void ip_part(const le_enrich_t *e, le_enrich_cache_t *c, const le_ip_t *ip, le_arena_t *a,
                     le_enrichment_t *x) {

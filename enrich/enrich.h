@@ -63,6 +63,15 @@ typedef struct {
 
 void le_enrich_cache_stats(const le_enrich_cache_t *c, le_enrich_cache_stats_t *out);
 
+/*
+ * A hint that le_enrich_run will soon look ip up in c: stage 0 prefetches the address's set
+ * of the IP cache, stage 1 (some work later, when the set has arrived) the entry its tag
+ * names, if any. The cache is read at random, one address per request, so without the hint a
+ * request waits for two cache misses; with it the misses overlap the request's other work
+ * (decoding its parameters). Changes nothing; NULL c or a cache without IP entries is a no-op.
+ */
+void le_enrich_prefetch(const le_enrich_cache_t *c, const le_ip_t *ip, int stage);
+
 /* What the request tells. Strings are borrowed for the call. */
 typedef struct {
     le_ip_t ip;          /* the full client address (le_ip_client), never stored */

@@ -129,12 +129,24 @@ static bool consent_cookie(const le_pixel_req_t *r) {
     return v.len && !le_str_eq(v, "0") && !le_str_ieq(v, "false") && !le_str_ieq(v, "no");
 }
 
+/* The client's full address (memory only), and the IP cache's set for it on its way to the
+ * CPU cache (le_enrich_prefetch stage 0), while the request's parameters are decoded. */
+static le_ip_t client_ip(const le_pixel_req_t *r) {
+    const le_config_t *cfg = r->cfg;
+    le_ip_headers_t ph = {r->x_forwarded_for, r->forwarded, r->x_real_ip};
+    le_ip_t ip =
+        le_ip_client(&r->peer, &ph, cfg->server.trusted_proxies, cfg->server.ntrusted_proxies);
+    le_enrich_prefetch(r->cache, &ip, 0);
+    return ip;
+}
+
 /*
- * Decide identity. s: what the request itself signalled. vid: the snippet's
+ * Decide identity. client: client_ip(r). s: what the request itself signalled. vid: the snippet's
  * first-party id, adopted as the cookie value when the browser has no valid
  * cookie yet.
  */
-static void ctx_init(const le_pixel_req_t *r, const signals_t *s, le_str_t vid, ctx_t *c) {
+static void ctx_init(const le_pixel_req_t *r, const le_ip_t *client, const signals_t *s,
+                     le_str_t vid, ctx_t *c) {
     const le_config_t *cfg = r->cfg;
     memset(c, 0, sizeof(*c));
     /* Global Privacy Control (and Do Not Track, when configured) is an opt-out that overrides
@@ -146,9 +158,7 @@ static void ctx_init(const le_pixel_req_t *r, const signals_t *s, le_str_t vid, 
     c->consent = !c->gpc && (cfg->privacy.consent == LE_CONSENT_NOT_REQUIRED || consent_signal ||
                              consent_cookie(r));
 
-    le_ip_headers_t ph = {r->x_forwarded_for, r->forwarded, r->x_real_ip};
-    le_ip_t ip =
-        le_ip_client(&r->peer, &ph, cfg->server.trusted_proxies, cfg->server.ntrusted_proxies);
+    le_ip_t ip = *client;
     c->client = ip;
     c->form_fill_ms = -1;
     /* Staff networks are matched here, on the full address: only a truncated one is stored. */
@@ -290,6 +300,7 @@ void le_pixel_gif(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     out->body = (le_str_t){(const char *)le_pixel_gif_bytes, sizeof(le_pixel_gif_bytes)};
     out->headers = LE_STR(NO_STORE);
 
+    le_ip_t ip = client_ip(r);
     le_kvlist_t params;
     le_event_t *ev = le_arena_calloc(r->arena, sizeof(*ev));
     le_event_limits_t lim = limits(cfg);
@@ -299,10 +310,11 @@ void le_pixel_gif(const le_pixel_req_t *r, le_pixel_resp_t *out) {
         out->bad_events = 1;
         return;
     }
+    le_enrich_prefetch(r->cache, &ip, 1);
     ctx_t c;
     signals_t s = {0};
     signals_add(&s, &params);
-    ctx_init(r, &s, ev->vid, &c);
+    ctx_init(r, &ip, &s, ev->vid, &c);
     fill_common(r, &c, LE_SRC_PIXEL, ev);
     if (!ev->ref.len) ev->ref = clean_header(r->referer, cfg->tracking.max_value_len);
     out->events = ev;
@@ -320,6 +332,7 @@ void le_pixel_gif(const le_pixel_req_t *r, le_pixel_resp_t *out) {
 void le_pixel_beacon(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     const le_config_t *cfg = r->cfg;
     memset(out, 0, sizeof(*out));
+    le_ip_t ip = client_ip(r);
     hdrs_t h = {0};
     if (!cors(r, &h)) {
         refuse(r, out, 403, LE_PIX_ORIGIN, "origin not allowed\n");
@@ -357,7 +370,7 @@ void le_pixel_beacon(const le_pixel_req_t *r, le_pixel_resp_t *out) {
         if (!vid.len) le_kvlist_get(&evs[i], "vid", &vid);
     }
     ctx_t c;
-    ctx_init(r, &s, vid, &c);
+    ctx_init(r, &ip, &s, vid, &c);
     le_event_limits_t lim = limits(cfg);
     out->events = le_arena_calloc(r->arena, sizeof(le_event_t) * (n ? n : 1));
     for (uint32_t i = 0; i < n; i++) {
@@ -457,6 +470,7 @@ static int64_t fill_time(le_str_t v) {
 void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     const le_config_t *cfg = r->cfg;
     memset(out, 0, sizeof(*out));
+    le_ip_t ip = client_ip(r);
     bool json = le_accepts_json(r->accept);
     hdrs_t h = {0};
     hdr_add(&h, r->arena, "Cache-Control: no-store\r\n");
@@ -523,7 +537,7 @@ void le_pixel_form(const le_pixel_req_t *r, le_pixel_resp_t *out) {
     }
     if (ev->vid.len == 0) ev->vid = vid;
     ctx_t c;
-    ctx_init(r, &s, vid, &c);
+    ctx_init(r, &ip, &s, vid, &c);
     c.honeypot = ev->bot;
     c.form_fill_ms = fill_ms;
     fill_common(r, &c, LE_SRC_FORM, ev);
