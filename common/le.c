@@ -47,18 +47,6 @@ char *le__xstrndup(const char *s, size_t n, const char *file, int line) {
     return p;
 }
 
-bool le_str_ieq(le_str_t a, const char *lit) {
-    size_t n = strlen(lit);
-    if (a.len != n) return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char x = (unsigned char)a.ptr[i], y = (unsigned char)lit[i];
-        if (x >= 'A' && x <= 'Z') x += 32;
-        if (y >= 'A' && y <= 'Z') y += 32;
-        if (x != y) return false;
-    }
-    return true;
-}
-
 int64_t le_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

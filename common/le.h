@@ -78,7 +78,19 @@ static inline bool le_str_eq(le_str_t a, const char *lit) {
 }
 
 /* ASCII case-insensitive comparison with a NUL-terminated literal. */
-bool le_str_ieq(le_str_t a, const char *lit);
+static inline bool le_str_ieq(le_str_t a, const char *lit) {
+    /* inline, so that the length of a literal is known at compile time and most calls end at
+     * the length check (header names, media types) */
+    size_t n = strlen(lit);
+    if (a.len != n) return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a.ptr[i], y = (unsigned char)lit[i];
+        if (x >= 'A' && x <= 'Z') x += 32;
+        if (y >= 'A' && y <= 'Z') y += 32;
+        if (x != y) return false;
+    }
+    return true;
+}
 
 /* Current wall-clock time in milliseconds since the Unix epoch. */
 int64_t le_now_ms(void);
