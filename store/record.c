@@ -550,6 +550,15 @@ static int skip(cur_t *c) {
 }
 
 static int get_str(cur_t *c, le_str_t *s) {
+    /* a fixstr, what most strings are, without going through next() */
+    if (LE_LIKELY(c->p < c->end && (*c->p & 0xe0) == 0xa0)) {
+        size_t n = *c->p & 0x1fu;
+        if ((size_t)(c->end - c->p) - 1 < n) return LE_ECORRUPT;
+        s->ptr = (const char *)c->p + 1;
+        s->len = n;
+        c->p += 1 + n;
+        return 0;
+    }
     tok_t t;
     if (next(c, &t) || t.kind != T_STR) return LE_ECORRUPT;
     s->ptr = t.s;
@@ -558,6 +567,10 @@ static int get_str(cur_t *c, le_str_t *s) {
 }
 
 static int get_int(cur_t *c, int64_t *out) {
+    if (LE_LIKELY(c->p < c->end && *c->p <= 0x7f)) { /* a positive fixint */
+        *out = *c->p++;
+        return 0;
+    }
     tok_t t;
     if (next(c, &t)) return LE_ECORRUPT;
     if (t.kind == T_INT) {
