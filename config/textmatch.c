@@ -11,7 +11,6 @@
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* A glob made only of literal runs and '*' (such as "*" "/pricing" "*"): matched by searching
  * the runs in order, ASCII case-insensitively, without fnmatch and without copying the
@@ -28,6 +27,7 @@ struct le_textmatch_s {
     le_condop_t op;
     size_t n;
     char **values;  /* EQ and GLOB */
+    char **lower;   /* EQ: the values in ASCII lower case */
     size_t *lens;   /* their lengths */
     gplan_t *globs; /* GLOB: each value's plan */
     pcre2_code **re;
@@ -76,6 +76,26 @@ static void lower_copy(char *dst, const char *src, size_t n) {
     for (; i < n; i++) dst[i] = lower_ascii(src[i]);
 }
 
+/* The first n-byte needle in hay[0..len), NULL when none: the first byte found with memchr,
+ * the rest compared. For the short needles and subjects of rules (a path in a URL) this beats
+ * memmem(3), whose setup per call costs more than the search. */
+static const char *find(const char *hay, size_t len, const char *needle, size_t n) {
+    if (n == 0) return hay;
+    const char *p = hay, *end = hay + len;
+    while ((size_t)(end - p) >= n && (p = memchr(p, needle[0], (size_t)(end - p) - n + 1))) {
+        if (memcmp(p + 1, needle + 1, n - 1) == 0) return p;
+        p++;
+    }
+    return NULL;
+}
+
+/* s[0..n) equals the lower-case low[0..n), ASCII case-insensitively. */
+static bool eq_lower(const char *s, const char *low, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (lower_ascii(s[i]) != low[i]) return false;
+    return true;
+}
+
 /* fnmatch(pat, v, FNM_CASEFOLD) for a simple pattern and a subject already in lower case: the
  * runs in order (memmem), anchored where the pattern has no '*' at that end. */
 static bool simple_glob_lower(const gplan_t *g, const char *v, size_t vlen) {
@@ -94,7 +114,7 @@ static bool simple_glob_lower(const gplan_t *g, const char *v, size_t vlen) {
         last--;
     }
     for (size_t k = first; k < last; k++) {
-        const char *p = memmem(v + at, vlen - at, g->part[k], g->plen[k]);
+        const char *p = find(v + at, vlen - at, g->part[k], g->plen[k]);
         if (!p) return false;
         at = (size_t)(p - v) + g->plen[k];
     }
@@ -129,10 +149,15 @@ le_textmatch_t *le_textmatch_new(le_condop_t op, const char *const *values, size
     m->values = le_xcalloc(n ? n : 1, sizeof(*m->values));
     m->lens = le_xcalloc(n ? n : 1, sizeof(*m->lens));
     if (op == LE_COND_GLOB) m->globs = le_xcalloc(n ? n : 1, sizeof(*m->globs));
+    if (op == LE_COND_EQ) m->lower = le_xcalloc(n ? n : 1, sizeof(*m->lower));
     for (size_t i = 0; i < n; i++) {
         m->values[i] = le_xstrdup(values[i]);
         m->lens[i] = strlen(values[i]);
         if (m->globs) plan_glob(m->values[i], &m->globs[i]);
+        if (m->lower) {
+            m->lower[i] = le_xstrdup(values[i]);
+            for (char *c = m->lower[i]; *c; c++) *c = lower_ascii(*c);
+        }
     }
     return m;
 }
@@ -168,7 +193,7 @@ bool le_textmatch(le_textmatch_t *m, const char *s, size_t len) {
         return hit;
     }
     for (size_t i = 0; i < m->n; i++)
-        if (len == m->lens[i] && strncasecmp(s, m->values[i], len) == 0) return true;
+        if (len == m->lens[i] && eq_lower(s, m->lower[i], len)) return true;
     return false;
 }
 
@@ -176,6 +201,7 @@ void le_textmatch_free(le_textmatch_t *m) {
     if (!m) return;
     for (size_t i = 0; i < m->n; i++) {
         if (m->values) free(m->values[i]);
+        if (m->lower) free(m->lower[i]);
         if (m->re) pcre2_code_free(m->re[i]);
         if (m->globs) {
             for (size_t k = 0; k < m->globs[i].nparts; k++) free(m->globs[i].part[k]);
@@ -186,6 +212,7 @@ void le_textmatch_free(le_textmatch_t *m) {
     free(m->globs);
     free(m->lens);
     free(m->values);
+    free(m->lower);
     free(m->re);
     pcre2_match_data_free(m->md);
     free(m);
