@@ -770,6 +770,10 @@ static int append_frame(le_evlog_t *l, enc_t *e, uint64_t *seqp, bool urgent) {
         rc = LE_EFULL; /* an empty buffer takes any one frame, so no event is refused forever */
     } else {
         le_buf_append(&l->pending, e->p, e->len);
+        /* The next frame goes right after this one: ask for those lines now (for writing),
+         * so that the next append's copy does not stall on them under the lock. */
+        for (size_t k = 0; k < e->len && l->pending.len + k + 64 <= l->pending.cap; k += 64)
+            __builtin_prefetch(l->pending.data + l->pending.len + k, 1);
         l->seq++;
         if (seqp) *seqp = l->seq;
         l->pending_events++;
