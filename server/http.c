@@ -270,6 +270,24 @@ static uint8_t method_of(unsigned m) {
     }
 }
 
+/* Does v[0..n) hold a CR, LF or NUL? One pass, 16 bytes at a time where SSE2 is there,
+ * instead of three memchr calls per header. */
+static bool has_crlf_nul(const char *v, size_t n) {
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n'), z = _mm_setzero_si128();
+    for (; i + 16 <= n; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(v + i));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf)),
+                                   _mm_cmpeq_epi8(x, z));
+        if (_mm_movemask_epi8(hit)) return true;
+    }
+#endif
+    for (; i < n; i++)
+        if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0') return true;
+    return false;
+}
+
 static int on_headers_complete(http_parser *p) {
     le_http_t *h = p->data;
     const le_config_t *cfg = h->cfg;
@@ -289,9 +307,7 @@ static int on_headers_complete(http_parser *p) {
         for (uint32_t k = 0; k < x->name_len; k++)
             if (!is_tchar((unsigned char)nm[k])) return refuse(h, 400, LE_C_REJ_MALFORMED);
         const char *v = h->hbuf.data + x->val_off;
-        if (memchr(v, '\r', x->val_len) || memchr(v, '\n', x->val_len) ||
-            memchr(v, '\0', x->val_len))
-            return refuse(h, 400, LE_C_REJ_MALFORMED);
+        if (has_crlf_nul(v, x->val_len)) return refuse(h, 400, LE_C_REJ_MALFORMED);
         if (x->name_len == 6 && le_str_ieq((le_str_t){nm, 6}, "expect")) expect = (int)i;
     }
     /* Split the target once: path up to '?' or '#', query from '?' up to '#'. */

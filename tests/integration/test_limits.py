@@ -180,6 +180,9 @@ class Limits(h.ServerTestCase):
         for raw in (b"GET /p.gif HTTP/1.1\r\nHost x\r\n\r\n",
                     b"GET /p.gif HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
                     b"GET /p.gif HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n",
+                    # a NUL deep inside a long value
+                    b"GET /p.gif HTTP/1.1\r\nHost: x\r\nUser-Agent: " + b"M" * 37 + b"\x00"
+                    + b"z" * 9 + b"\r\n\r\n",
                     b"GET http://leadedge.test/p.gif HTTP/1.1\r\nHost: x\r\n\r\n"):
             self.refused(raw, 400, "malformed")
 
