@@ -803,9 +803,13 @@ int le_evlog_append_seq(le_evlog_t *l, const le_event_t *ev, uint64_t *seqp) {
     }
     char stack[ENC_STACK];
     enc_t e = {stack, LE_FRAME_HDR, sizeof(stack), false};
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &e, enc_write);
-    le_record_pack(ev, &pk);
+    size_t bound = LE_FRAME_HDR + le_record_bound(ev);
+    if (bound > e.cap) { /* a large form: the heap */
+        e.p = le_xmalloc(bound);
+        e.cap = bound;
+        e.heap = true;
+    }
+    e.len += le_record_pack_to(ev, e.p + LE_FRAME_HDR);
     /* forms (what makes most MQLs: speed to lead) and admin records are not held back for
      * the group commit; page views are */
     return append_frame(l, &e, seqp, ev->type >= LE_EV_FORM);

@@ -18,11 +18,15 @@
 /* Append the msgpack encoding of ev to sb (the payload, without frame). */
 void le_record_encode(const le_event_t *ev, msgpack_sbuffer *sb);
 
-/*
- * Pack ev as one record with any msgpack packer (le_record_encode is this
- * with an sbuffer). The event log uses it to encode into a stack buffer.
- */
+/* Pack ev as one record with any msgpack packer (le_record_encode is this with an sbuffer). */
 void le_record_pack(const le_event_t *ev, msgpack_packer *pk);
+
+/*
+ * The event log's way: the most bytes ev's record can take, and the record written into dst,
+ * which must hold le_record_bound(ev) bytes; returns the bytes written.
+ */
+size_t le_record_bound(const le_event_t *ev);
+size_t le_record_pack_to(const le_event_t *ev, void *dst);
 
 /*
  * Decode the record in payload[0..len) into *ev. Strings in ev borrow from

@@ -377,6 +377,63 @@ static void test_bytes_match_msgpack_c(void **state) {
     free(s);
 }
 
+static le_event_t enriched_event(void);
+
+/* le_record_pack_to writes what le_record_encode does, never past le_record_bound: checked
+ * with a canary after the bound, on events with every field at its widest encoding. */
+static void assert_within_bound(const le_event_t *ev) {
+    msgpack_sbuffer want;
+    encode(ev, &want);
+    size_t bound = le_record_bound(ev);
+    unsigned char *b = malloc(bound + 64);
+    memset(b, 0xAA, bound + 64);
+    size_t n = le_record_pack_to(ev, b);
+    assert_true(n <= bound);
+    assert_int_equal(n, want.size);
+    assert_memory_equal(b, want.data, n);
+    for (size_t i = bound; i < bound + 64; i++) assert_int_equal(b[i], 0xAA);
+    free(b);
+    msgpack_sbuffer_destroy(&want);
+}
+
+static void test_bound_holds(void **state) {
+    (void)state;
+    size_t big = 70000;
+    char *s = malloc(big);
+    memset(s, 'x', big);
+    le_event_t ev = enriched_event();
+    assert_within_bound(&ev);
+    ev.time_ms = INT64_MIN;
+    ev.client_ts_ms = INT64_MAX;
+    ev.type = 255;
+    ev.source = 255;
+    ev.id_kind = 255;
+    ev.consent = ev.gpc = ev.bot = ev.staff = true;
+    memset(ev.id, 'f', LE_ID_HEX_LEN);
+    ev.id[LE_ID_HEX_LEN] = '\0';
+    ev.name = ev.url = ev.ref = ev.title = ev.vid = ev.form_id = ev.ip = ev.ua = ev.lang =
+        (le_str_t){s, big};
+    le_kv_t many[70];
+    for (int i = 0; i < 70; i++) many[i] = (le_kv_t){{s, big - (size_t)i}, {s, (size_t)i}};
+    ev.props = many;
+    ev.nprops = 70;
+    ev.fields = many;
+    ev.nfields = 70;
+    ev.x.latitude = -1e300;
+    ev.x.longitude = 1e300;
+    ev.x.has_location = true;
+    ev.x.accuracy_km = ev.x.asn = ev.x.bot_reasons = UINT32_MAX;
+    ev.x.network = ev.x.anon = ev.x.device_class = 255;
+    ev.x.from_ranges = true;
+    ev.x.city = ev.x.org = ev.x.language = (le_str_t){s, big};
+    assert_within_bound(&ev);
+    /* and the smallest: nothing but the version */
+    le_event_t empty;
+    memset(&empty, 0, sizeof(empty));
+    assert_within_bound(&empty);
+    free(s);
+}
+
 /* ---- hand-built records -------------------------------------------------- */
 
 #define K(pk, lit) msgpack_pack_str_with_body((pk), (lit), sizeof(lit) - 1)
@@ -905,6 +962,7 @@ int main(void) {
         cmocka_unit_test(test_text_forms),
         cmocka_unit_test(test_empty_fields_omitted),
         cmocka_unit_test(test_bytes_match_msgpack_c),
+        cmocka_unit_test(test_bound_holds),
         cmocka_unit_test(test_unknown_keys_tolerated),
         cmocka_unit_test(test_signed_encodings_accepted),
         cmocka_unit_test(test_wrong_types_are_corrupt),
