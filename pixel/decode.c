@@ -196,42 +196,76 @@ bool le_kvlist_get(const le_kvlist_t *l, const char *key, le_str_t *val) {
     return false;
 }
 
+/* Bit i set where s[i] is c, for the 16 bytes at s. */
+#ifdef __SSE2__
+static inline unsigned bytes_eq16(const char *s, char c) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+}
+#endif
+
+/* One "key=value" segment of s: its start, its first '=' (or end), its end. */
+typedef struct {
+    uint32_t start, eq, end;
+} seg_t;
+
 le_dec_err_t le_urlencoded_parse(le_arena_t *a, const char *s, size_t n, uint32_t max_pairs,
                                  uint32_t max_value, bool allow_newline, le_kvlist_t *out) {
-    if (!s) s = ""; /* an absent query or body is empty, never NULL arithmetic */
-    const char *end = s + n;
     *out = (le_kvlist_t){NULL, 0};
+    if (!s || n == 0) return LE_DEC_OK; /* an absent query or body is empty */
+    if (n > UINT32_MAX) return LE_DEC_TOO_LONG;
 
-    /* Count non-empty segments first: a flood of pairs fails before any work. */
-    uint32_t count = 0;
-    for (const char *p = s; p < end;) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *e = amp ? amp : end;
-        if (e > p && ++count > max_pairs) return LE_DEC_TOO_MANY;
-        p = e + 1;
+    /* Split first, in one pass over the bytes (16 at a time where SSE2 is there, finding
+     * every '&' and '=' at once): a flood of pairs fails before anything is decoded. */
+    size_t most = LE_MIN((size_t)max_pairs, n / 2 + 1); /* non-empty segments are 1+ bytes apart */
+    seg_t *seg = le_arena_alloc(a, (most + 1) * sizeof(*seg));
+    uint32_t count = 0, start = 0, eq = UINT32_MAX;
+    size_t i = 0;
+#define SEG_END(at)                                                                                \
+    do {                                                                                           \
+        if ((at) > start) {                                                                        \
+            if (count == max_pairs) return LE_DEC_TOO_MANY;                                        \
+            seg[count++] = (seg_t){start, eq == UINT32_MAX ? (uint32_t)(at) : eq, (uint32_t)(at)}; \
+        }                                                                                          \
+        start = (uint32_t)(at) + 1;                                                                \
+        eq = UINT32_MAX;                                                                           \
+    } while (0)
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16) {
+        unsigned amp = bytes_eq16(s + i, '&'), eqs = bytes_eq16(s + i, '=');
+        unsigned all = amp | eqs;
+        while (all) {
+            unsigned b = (unsigned)__builtin_ctz(all);
+            all &= all - 1;
+            if (amp >> b & 1)
+                SEG_END(i + b);
+            else if (eq == UINT32_MAX)
+                eq = (uint32_t)(i + b);
+        }
     }
+#endif
+    for (; i < n; i++) {
+        if (s[i] == '&')
+            SEG_END(i);
+        else if (s[i] == '=' && eq == UINT32_MAX)
+            eq = (uint32_t)i;
+    }
+    SEG_END(n);
+#undef SEG_END
     if (count == 0) return LE_DEC_OK;
 
     le_kv_t *kv = le_arena_alloc(a, count * sizeof(*kv));
-    uint32_t k = 0;
-    for (const char *p = s; p < end;) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *e = amp ? amp : end;
-        if (e > p) {
-            const char *eq = memchr(p, '=', (size_t)(e - p));
-            const char *ke = eq ? eq : e;
-            const char *v = eq ? eq + 1 : e;
-            le_dec_err_t rc = le_pct_decode(a, p, (size_t)(ke - p), true, false, &kv[k].key);
-            if (rc == LE_DEC_OK && kv[k].key.len > max_value) rc = LE_DEC_TOO_LONG;
-            if (rc == LE_DEC_OK)
-                rc = le_pct_decode(a, v, (size_t)(e - v), true, allow_newline, &kv[k].val);
-            if (rc == LE_DEC_OK && kv[k].val.len > max_value) rc = LE_DEC_TOO_LONG;
-            if (rc != LE_DEC_OK) return rc;
-            k++;
-        }
-        p = e + 1;
+    for (uint32_t k = 0; k < count; k++) {
+        const seg_t *g = &seg[k];
+        const char *v = s + (g->eq < g->end ? g->eq + 1 : g->end);
+        le_dec_err_t rc = le_pct_decode(a, s + g->start, g->eq - g->start, true, false, &kv[k].key);
+        if (rc == LE_DEC_OK && kv[k].key.len > max_value) rc = LE_DEC_TOO_LONG;
+        if (rc == LE_DEC_OK)
+            rc = le_pct_decode(a, v, (size_t)(s + g->end - v), true, allow_newline, &kv[k].val);
+        if (rc == LE_DEC_OK && kv[k].val.len > max_value) rc = LE_DEC_TOO_LONG;
+        if (rc != LE_DEC_OK) return rc;
     }
-    *out = (le_kvlist_t){kv, k};
+    *out = (le_kvlist_t){kv, count};
     return LE_DEC_OK;
 }
 

@@ -277,6 +277,59 @@ static void assert_kv(const le_kvlist_t *l, uint32_t i, const char *k, const cha
     assert_string_equal(l->kv[i].val.ptr, v);
 }
 
+/* The splitter against a plain one on every string of a small alphabet, at lengths that put
+ * '&' and '=' on both sides of the 16-byte blocks the splitter reads at once. */
+static void test_urlencoded_split_matches_reference(void **state) {
+    (void)state;
+    static const char alpha[] = "a=&%2+b";
+    unsigned seed = 11;
+    for (int round = 0; round < 20000; round++) {
+        char s[80];
+        size_t n = (size_t)((seed = seed * 1103515245u + 12345u) >> 16) % sizeof(s);
+        for (size_t i = 0; i < n; i++)
+            s[i] = alpha[((seed = seed * 1103515245u + 12345u) >> 16) % (sizeof(alpha) - 1)];
+        uint32_t max_pairs = round % 7 == 0 ? 3 : 64;
+        /* the reference: split by hand, decode each part */
+        le_kv_t want[80];
+        uint32_t nw = 0;
+        le_dec_err_t wrc = LE_DEC_OK;
+        size_t start = 0;
+        for (size_t i = 0; i <= n && wrc == LE_DEC_OK; i++) {
+            if (i < n && s[i] != '&') continue;
+            if (i > start && ++nw > max_pairs) wrc = LE_DEC_TOO_MANY;
+            start = i + 1;
+        }
+        start = 0;
+        nw = 0;
+        for (size_t i = 0; i <= n && wrc == LE_DEC_OK; i++) {
+            if (i < n && s[i] != '&') continue;
+            if (i > start) {
+                const char *eq = memchr(s + start, '=', i - start);
+                size_t ke = eq ? (size_t)(eq - s) : i, vs = eq ? ke + 1 : i;
+                wrc = le_pct_decode(&arena, s + start, ke - start, true, false, &want[nw].key);
+                if (wrc == LE_DEC_OK)
+                    wrc = le_pct_decode(&arena, s + vs, i - vs, true, false, &want[nw].val);
+                nw++;
+            }
+            start = i + 1;
+        }
+        le_kvlist_t got;
+        le_dec_err_t rc = le_urlencoded_parse(&arena, s, n, max_pairs, 1024, false, &got);
+        if (rc != wrc)
+            fail_msg("\"%.*s\": got %s, want %s", (int)n, s, le_dec_strerror(rc),
+                     le_dec_strerror(wrc));
+        if (rc != LE_DEC_OK) continue;
+        assert_int_equal(got.n, nw);
+        for (uint32_t k = 0; k < nw; k++) {
+            assert_int_equal(got.kv[k].key.len, want[k].key.len);
+            assert_memory_equal(got.kv[k].key.ptr, want[k].key.ptr, want[k].key.len);
+            assert_int_equal(got.kv[k].val.len, want[k].val.len);
+            assert_memory_equal(got.kv[k].val.ptr, want[k].val.ptr, want[k].val.len);
+        }
+        le_arena_reset(&arena);
+    }
+}
+
 static void test_urlencoded_basic(void **state) {
     le_kvlist_t l =
         form("e=pv&url=https%3A%2F%2Fa.example%2F&t=Hello+World", 64, 1024, false, LE_DEC_OK);
@@ -477,6 +530,7 @@ static void test_strerror(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pct_good, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_urlencoded_split_matches_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pct_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pct_mixed_raw_and_encoded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pct_plus_and_newline, setup, teardown),
