@@ -145,16 +145,32 @@ le_dec_err_t le_pct_decode(le_arena_t *a, const char *s, size_t n, bool plus_spa
                 __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, sp), _mm_cmplt_epi8(v, del));
                 __m128i esc = _mm_or_si128(_mm_cmpeq_epi8(v, pct), _mm_cmpeq_epi8(v, plus));
                 unsigned plain = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(esc, ok));
+                /* all 16 stored: j <= i, so they fit, and what follows the plain run is
+                 * overwritten next */
+                _mm_storeu_si128((__m128i *)(void *)(o + j), v);
                 if (plain == 0xffffu) {
-                    _mm_storeu_si128((__m128i *)(void *)(o + j), v);
                     i += 16;
                     j += 16;
                     continue;
                 }
                 size_t k = (size_t)__builtin_ctz(plain ^ 0xffffu);
-                memcpy(o + j, s + i, k);
                 i += k;
                 j += k;
+                /* The usual escapes of a URL ("%3A%2F%2F", "+") decode to printable ASCII:
+                 * written here, without leaving the vector loop. */
+                if (s[i] == '%' && n - i >= 3) {
+                    int h = le_hexval(s[i + 1]), l = le_hexval(s[i + 2]);
+                    int d = h >= 0 && l >= 0 ? h << 4 | l : -1;
+                    if (d >= 0x20 && d < 0x7F) {
+                        o[j++] = (char)d;
+                        i += 3;
+                        continue;
+                    }
+                } else if (s[i] == '+' && plus_space) {
+                    o[j++] = ' ';
+                    i++;
+                    continue;
+                }
                 break;
             }
             if (i >= n) break;
