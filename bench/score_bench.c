@@ -27,11 +27,14 @@
  *   C. Replay. 2,000,000 records of a larger mix (a third of the events from first-time
  *      visitors) appended through a real le_evlog_t (fsync off, 64 MiB segments) in a
  *      temporary directory, then the server's start-up path (server/scorer.c:
- *      le_logreader_open/next, le_record_decode into an arena reset per record,
- *      le_engine_apply) over the whole log: once after the segments were dropped from the page
- *      cache (fdatasync + POSIX_FADV_DONTNEED: a rebooted machine, as far as the virtual disk
- *      lets it be cold) and once with them cached (a restarted process), beside the baseline of
- *      reading and decoding only. Goal >= 1M events/s. Then a snapshot of the state:
+ *      le_logreader_open, le_engine_replay_all: le_logreader_next, le_record_decode and the
+ *      batches' prefetching le_engine_apply, reading and decoding on a second thread when the
+ *      process may use two CPUs) over the whole log: once after the segments were dropped from
+ *      the page cache (fdatasync + POSIX_FADV_DONTNEED: a rebooted machine, as far as the
+ *      virtual disk lets it be cold) and once with them cached (a restarted process), beside
+ *      the baseline of reading and decoding only; with two CPUs also the one-thread path (the
+ *      live follower's loop). Run under `taskset -c 1` it is the one-thread path alone. Goal
+ *      >= 1M events/s. Then a snapshot of the state:
  *      le_engine_save, le_snapshot_write (temp file, fsync, rename), le_snapshot_read and
  *      le_engine_load into a new engine, checked to save byte for byte the same state.
  *
@@ -136,6 +139,13 @@ static void cleanup(void) {
 static void die(const char *what, const char *msg) {
     fprintf(stderr, "score_bench: %s: %s\n", what, msg ? msg : "failed");
     exit(1);
+}
+
+/* The CPUs this process may run on (its affinity mask: taskset). */
+static int cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
 }
 
 static const char *verdict(bool met) {
@@ -643,11 +653,13 @@ static uint64_t drop_cache(const char *dir, unsigned *nseg) {
     return bytes;
 }
 
-/* The scorer's start-up replay of the whole log into e (NULL: read and decode only). Returns
- * the seconds; *n the records, *end the position after the last one. */
-/* The scorer's start-up replay of the whole log into e (NULL: read and decode only). Uses the
- * scorer's own loop (le_engine_replay: batches, prefetch) when e is given. */
-static double replay(const char *dir, le_engine_t *e, uint64_t *n, le_logpos_t *end) {
+/* The scorer's start-up replay of the whole log into e (NULL: read and decode only): its own
+ * function (le_engine_replay_all: batches, prefetch, and reading and decoding on a second
+ * thread when the process may use two CPUs), in mode (the server's is LE_REPLAY_AUTO), the
+ * mode used into *used. Returns the seconds; *n the records, *end the position after the last
+ * one. */
+static double replay(const char *dir, le_engine_t *e, le_replay_mode_t mode, le_replay_mode_t *used,
+                     uint64_t *n, le_logpos_t *end) {
     static const le_logpos_t all = {UINT32_MAX, UINT64_MAX};
     static le_replay_buf_t rb; /* as the scorer: no allocation per record */
     le_replay_buf_init(&rb);
@@ -658,7 +670,7 @@ static double replay(const char *dir, le_engine_t *e, uint64_t *n, le_logpos_t *
     double t0 = now_s();
     if ((rc = le_logreader_open(dir, (le_logpos_t){0, 0}, &rd, &msg)) != 0) die("open", msg);
     if (e) {
-        int64_t got = le_engine_replay(e, rd, all, 0, &rb, NULL, NULL, &bad, &msg);
+        int64_t got = le_engine_replay_all(e, rd, all, mode, &rb, NULL, NULL, &bad, &msg, used);
         if (got < 0) die("replay", msg);
         if (bad) die("replay", "undecodable record");
         k = (uint64_t)got;
@@ -726,15 +738,24 @@ static void bench_replay(const le_config_t *cfg, uint64_t n, const char *parent)
            "%llu EFULL retries; fdatasync + drop from page cache %.1f s\n",
            (double)n / wsecs, (unsigned long long)full, dsecs);
 
-    uint64_t k_cold, k_dec, k_warm;
+    uint64_t k_cold, k_dec, k_warm, k_one = n;
     le_logpos_t end;
+    le_replay_mode_t used, used_warm;
     le_engine_t *e = engine_new(cfg);
-    double cold = replay(logdir, e, &k_cold, &end);
+    double cold = replay(logdir, e, LE_REPLAY_AUTO, &used_warm, &k_cold, &end);
     le_engine_free(e);
-    double dec = replay(logdir, NULL, &k_dec, &end);
+    double dec = replay(logdir, NULL, LE_REPLAY_AUTO, &used, &k_dec, &end);
+    /* with a second CPU the server reads on a second thread: what one thread makes of it */
+    double one = 0;
+    if (used_warm == LE_REPLAY_TWO_THREADS) {
+        e = engine_new(cfg);
+        one = replay(logdir, e, LE_REPLAY_ONE_THREAD, &used, &k_one, &end);
+        le_engine_free(e);
+    }
     e = engine_new(cfg);
-    double warm = replay(logdir, e, &k_warm, &end);
-    if (k_cold != n || k_dec != n || k_warm != n) die("replay", "record count differs");
+    double warm = replay(logdir, e, LE_REPLAY_AUTO, &used_warm, &k_warm, &end);
+    if (k_cold != n || k_dec != n || k_warm != n || k_one != n)
+        die("replay", "record count differs");
 
     le_engine_stats_t st;
     le_engine_stats(e, &st);
@@ -749,9 +770,16 @@ static void bench_replay(const le_config_t *cfg, uint64_t n, const char *parent)
     printf("%-46s %12.0f %10.3f\n", "baseline: logreader + decode only (cached)", dn / dec, dec);
     printf("%-46s %12.0f %10.3f %12s  %s\n", "replay: read + decode + apply (cached)", dn / warm,
            warm, ">= 1000000", verdict(dn / warm >= GOAL_REPLAY));
+    if (one > 0)
+        printf("%-46s %12.0f %10.3f\n", "  the same on one thread (cached)", dn / one, one);
     printf("%-46s %12.0f %10.3f %12s  %s\n", "replay: read + decode + apply (cold cache)",
            dn / cold, cold, ">= 1000000", verdict(dn / cold >= GOAL_REPLAY));
-    printf("apply share of the cached replay: %.0f%%\n", 100.0 * (warm - dec) / warm);
+    printf("replay on %s (the process may use %d CPU%s)\n",
+           used_warm == LE_REPLAY_TWO_THREADS ? "two threads: read + decode beside apply"
+                                              : "one thread",
+           cpus(), cpus() == 1 ? "" : "s");
+    if (used_warm == LE_REPLAY_ONE_THREAD)
+        printf("apply share of the cached replay: %.0f%%\n", 100.0 * (warm - dec) / warm);
 
     /* a snapshot of that state, the scorer's way, and back */
     le_buf_t b = LE_BUF_INIT, rb = LE_BUF_INIT, again = LE_BUF_INIT;

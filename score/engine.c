@@ -1,10 +1,25 @@
 /*
  * engine.c: the visitor table, contacts, accounts, and applying events (engine.h).
  *
- * Memory. A visitor is one 64-byte entry in a chunked slab plus a 4-byte slot in an
- * open-addressing index (linear probing, at most two thirds full, deletion by backward
- * shift, so no tombstones), plus its rule parts on the heap (16 bytes each). Contacts and
- * accounts are few and richer: heap strings, kept in vectors with their own indexes.
+ * Memory. A visitor is one 64-byte entry (one cache line: the slab's chunks are aligned) in a
+ * chunked slab plus an 8-byte slot in an open-addressing index (linear probing, at most two
+ * thirds full, deletion by backward shift, so no tombstones; a slot keeps the id's hash beside
+ * the entry's index, so that a probe reads no entry but the one that matches), plus its rule
+ * parts on the heap (16 bytes each). Contacts and accounts are few and richer: heap strings,
+ * kept in vectors with their own indexes (which keep the keys' hashes too); an account holds
+ * its key in the same allocation, a contact its latest enrichment strings in one block.
+ *
+ * Journeys. The latest RING page views of anonymous visitors are kept in a ring, each step
+ * linked to the visitor's previous one, so that a contact's journey starts before its first
+ * form. A small direct-mapped table gives a visitor's latest step (its seq, so that telling
+ * whether the step is still in the ring needs no look at the step), and the URLs sit one after
+ * the other in a circular text buffer that grows when a URL would overwrite one still in the
+ * ring: a page view costs a copy, not a malloc and a free.
+ *
+ * Cache misses. Applying an event touches a handful of places in tables far larger than the
+ * CPU's caches: its index slot, its visitor entry, its rule parts, its account or contact. The
+ * replay loop (replay.c) asks le_engine_prefetch for them a batch of events ahead, stage by
+ * stage, so that the misses of a batch overlap.
  *
  * Eviction. When limits.max_visitors are tracked and a new one arrives, up to EVICT_SAMPLES
  * random entries are looked at (Redis's sampled LRU) and the least recently seen anonymous one
@@ -48,9 +63,16 @@ static char *dup_str(le_str_t s) {
     return s.len ? le_xstrndup(s.ptr, s.len) : NULL;
 }
 
+/* Is the C string a (NULL: unset) s? One pass, reading a no further than its end. */
+static bool str_is(const char *a, le_str_t s) {
+    if (!a) return false;
+    for (size_t i = 0; i < s.len; i++)
+        if (a[i] != s.ptr[i] || !a[i]) return false;
+    return a[s.len] == '\0';
+}
+
 static void set_str(char **dst, le_str_t s) {
-    if (!s.len) return;
-    if (*dst && strlen(*dst) == s.len && memcmp(*dst, s.ptr, s.len) == 0) return;
+    if (!s.len || str_is(*dst, s)) return;
     free(*dst);
     *dst = le_xstrndup(s.ptr, s.len);
 }
@@ -103,62 +125,78 @@ static size_t smap_hash(key_fn key, const char *k) {
     return le_hash(low, n);
 }
 
+/* A slot holds the index + 1 in its low 32 bits and the key's hash in its high ones: a probe
+ * reads a key (another cache line, or two) only when the hashes agree, and growing needs none. */
 static uint32_t smap_get(const le_engine_t *e, const smap_t *m, key_fn key, const char *k) {
     if (!m->cap) return 0;
-    size_t mask = m->cap - 1, i = smap_hash(key, k) & mask;
+    uint32_t h = (uint32_t)smap_hash(key, k);
+    size_t mask = m->cap - 1;
     bool fold = key == contact_key;
-    for (; m->slot[i]; i = (i + 1) & mask) {
-        const char *s = key(e, m->slot[i] - 1);
-        if ((fold ? strcasecmp(s, k) : strcmp(s, k)) == 0) return m->slot[i];
+    for (size_t i = h & mask; m->slot[i]; i = (i + 1) & mask) {
+        if ((uint32_t)(m->slot[i] >> 32) != h) continue;
+        const char *s = key(e, (uint32_t)m->slot[i] - 1);
+        if ((fold ? strcasecmp(s, k) : strcmp(s, k)) == 0) return (uint32_t)m->slot[i];
     }
     return 0;
 }
 
+static void smap_insert(smap_t *m, uint64_t slot) {
+    size_t mask = m->cap - 1, i = (uint32_t)(slot >> 32) & mask;
+    while (m->slot[i]) i = (i + 1) & mask;
+    m->slot[i] = slot;
+    m->n++;
+}
+
 static void smap_put(const le_engine_t *e, smap_t *m, key_fn key, uint32_t idx) {
     if ((m->n + 1) * 3 > m->cap * 2) {
-        smap_t g = {le_xcalloc(m->cap ? m->cap * 2 : 64, sizeof(uint32_t)),
+        smap_t g = {le_xcalloc(m->cap ? m->cap * 2 : 64, sizeof(uint64_t)),
                     m->cap ? m->cap * 2 : 64, 0};
         for (size_t i = 0; i < m->cap; i++)
-            if (m->slot[i]) smap_put(e, &g, key, m->slot[i] - 1);
+            if (m->slot[i]) smap_insert(&g, m->slot[i]);
         free(m->slot);
         *m = g;
     }
-    const char *k = key(e, idx);
-    size_t mask = m->cap - 1, i = smap_hash(key, k) & mask;
-    while (m->slot[i]) i = (i + 1) & mask;
-    m->slot[i] = idx + 1;
-    m->n++;
+    smap_insert(m, (uint64_t)(uint32_t)smap_hash(key, key(e, idx)) << 32 | (idx + 1));
 }
 
 /* ---- the visitor table -------------------------------------------------------------------- */
 
 #define vis le__vis
 
-static size_t vslot(const le_engine_t *e, const uint8_t id[16]) {
+/* A visitor id's 32-bit hash: its home slot in the index is the hash's low bits, and the whole
+ * hash is kept in the slot beside the entry's index, so that probing compares hashes in the
+ * index's own cache lines and reads a visitor entry only for the one that matches. */
+static uint32_t vhash(const uint8_t id[16]) {
     uint64_t h;
     memcpy(&h, id, 8);
     h = (h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ull;
-    return (size_t)(h ^ (h >> 32)) & e->index_mask;
+    return (uint32_t)(h ^ (h >> 32));
 }
+
+#define SLOT_IDX(s) ((uint32_t)(s))          /* entry index + 1; 0 = empty */
+#define SLOT_HASH(s) ((uint32_t)((s) >> 32)) /* vhash of the entry's id */
 
 /* The visitor's index + 1, or 0. */
 static uint32_t vfind(const le_engine_t *e, const uint8_t id[16]) {
-    for (size_t i = vslot(e, id);; i = (i + 1) & e->index_mask) {
-        uint32_t s = e->index[i];
-        if (!s || memcmp(vis(e, s - 1)->id, id, 16) == 0) return s;
+    uint32_t h = vhash(id);
+    for (size_t i = h & e->index_mask;; i = (i + 1) & e->index_mask) {
+        uint64_t s = e->index[i];
+        if (!s) return 0;
+        if (SLOT_HASH(s) == h && memcmp(vis(e, SLOT_IDX(s) - 1)->id, id, 16) == 0)
+            return SLOT_IDX(s);
     }
 }
 
 static void vindex_remove(le_engine_t *e, uint32_t idx) {
-    size_t i = vslot(e, vis(e, idx)->id);
-    while (e->index[i] != idx + 1) i = (i + 1) & e->index_mask;
+    size_t i = vhash(vis(e, idx)->id) & e->index_mask;
+    while (SLOT_IDX(e->index[i]) != idx + 1) i = (i + 1) & e->index_mask;
     /* backward shift: move up every later entry of the run that may live at i */
     for (size_t j = i;;) {
         e->index[i] = 0;
         for (;;) {
             j = (j + 1) & e->index_mask;
             if (!e->index[j]) return;
-            size_t home = vslot(e, vis(e, e->index[j] - 1)->id);
+            size_t home = SLOT_HASH(e->index[j]) & e->index_mask;
             /* may the entry at j move to i? only if its home is not in (i, j] cyclically */
             bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
             if (!stays) break;
@@ -168,24 +206,26 @@ static void vindex_remove(le_engine_t *e, uint32_t idx) {
     }
 }
 
-static void vindex_put(le_engine_t *e, uint32_t idx) {
-    size_t i = vslot(e, vis(e, idx)->id);
+static void vindex_put(le_engine_t *e, uint64_t slot) {
+    size_t i = SLOT_HASH(slot) & e->index_mask;
     while (e->index[i]) i = (i + 1) & e->index_mask;
-    e->index[i] = idx + 1;
+    e->index[i] = slot;
 }
 
 /* The index grows with the table (at most two thirds full), so a few thousand active visitors
- * keep it small enough to stay in the CPU's caches; limits.max_visitors only bounds it. */
+ * keep it small enough to stay in the CPU's caches; limits.max_visitors only bounds it. Growing
+ * moves the slots by their kept hashes, without reading the entries. */
 static void vindex_add(le_engine_t *e, uint32_t idx) {
     if (((size_t)e->nvisitors + 1) * 3 > (e->index_mask + 1) * 2) {
-        size_t cap = (e->index_mask + 1) * 2;
-        free(e->index);
-        e->index = le_xcalloc(cap, sizeof(uint32_t));
+        uint64_t *old = e->index;
+        size_t oldcap = e->index_mask + 1, cap = oldcap * 2;
+        e->index = le_xcalloc(cap, sizeof(uint64_t));
         e->index_mask = cap - 1;
-        for (uint32_t i = 0; i < e->hw; i++)
-            if (i != idx && (vis(e, i)->flags & V_USED)) vindex_put(e, i);
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i]) vindex_put(e, old[i]);
+        free(old);
     }
-    vindex_put(e, idx);
+    vindex_put(e, (uint64_t)vhash(vis(e, idx)->id) << 32 | (idx + 1));
 }
 
 static void account_add(le_engine_t *e, uint32_t acct, double delta, uint32_t t);
@@ -240,7 +280,10 @@ uint32_t le__engine_new_entry(le_engine_t *e) {
     uint32_t idx = e->hw++;
     if ((idx >> CHUNK_BITS) >= e->nchunks) {
         e->chunks = le_xrealloc(e->chunks, (e->nchunks + 1) * sizeof(*e->chunks));
-        e->chunks[e->nchunks++] = le_xcalloc(CHUNK, sizeof(visitor_t));
+        /* aligned to the cache line, so that each 64-byte entry is one line, not two halves */
+        visitor_t *c = le_xaligned(64, CHUNK * sizeof(visitor_t));
+        memset(c, 0, CHUNK * sizeof(visitor_t));
+        e->chunks[e->nchunks++] = c;
     }
     return idx;
 }
@@ -271,6 +314,12 @@ static uint32_t visitor_for(le_engine_t *e, const uint8_t id[16], uint32_t t, le
 
 /* ---- accounts ----------------------------------------------------------------------------- */
 
+account_t *le__account_new(const char *key, size_t len) {
+    account_t *a = le_xcalloc(1, sizeof(*a) + len + 1);
+    memcpy(a->key, key, len);
+    return a;
+}
+
 static uint32_t account_for(le_engine_t *e, const char *key, le_str_t name, le_str_t domain) {
     uint32_t s = smap_get(e, &e->by_key, account_key, key);
     if (s) return s;
@@ -278,8 +327,7 @@ static uint32_t account_for(le_engine_t *e, const char *key, le_str_t name, le_s
         e->capaccounts = e->capaccounts ? e->capaccounts * 2 : 16;
         e->accounts = le_xrealloc(e->accounts, e->capaccounts * sizeof(*e->accounts));
     }
-    account_t *a = le_xcalloc(1, sizeof(*a));
-    a->key = le_xstrdup(key);
+    account_t *a = le__account_new(key, strlen(key));
     a->name = dup_str(name);
     a->domain = dup_str(domain);
     e->accounts[e->naccounts] = a;
@@ -299,8 +347,13 @@ static void account_add(le_engine_t *e, uint32_t acct, double delta, uint32_t t)
     a->behaviour = (float)(a->behaviour + delta);
 }
 
-static void account_add_contact(le_engine_t *e, uint32_t acct, uint32_t cidx) {
-    account_t *a = e->accounts[acct - 1];
+/* Contact cidx joins its account's list, once: the contact remembers that it is there, so that
+ * only its first event (after its creation or a load) looks through the list. */
+static void account_add_contact(le_engine_t *e, uint32_t cidx) {
+    contact_t *c = e->contacts[cidx];
+    if (c->listed) return;
+    account_t *a = e->accounts[c->account - 1];
+    c->listed = true;
     for (uint32_t i = 0; i < a->ncontacts; i++)
         if (a->contacts[i] == cidx) return;
     a->contacts = le_xrealloc(a->contacts, (a->ncontacts + 1) * sizeof(uint32_t));
@@ -327,15 +380,14 @@ static bool account_qualifies(le_engine_t *e, account_t *a, uint32_t t) {
 /* ---- contacts ----------------------------------------------------------------------------- */
 
 /* The form field named like one of names ('-' and '_' alike, any case). */
-static le_str_t form_field(const le_event_t *ev, const char *const *names) {
+static le_str_t form_field(const le_event_t *ev, const le_str_t *names) {
     for (uint32_t i = 0; i < ev->nfields; i++) {
         le_str_t k = ev->fields[i].key;
-        for (const char *const *n = names; *n; n++) {
-            size_t len = strlen(*n);
-            if (k.len != len) continue;
+        for (const le_str_t *n = names; n->ptr; n++) {
+            if (k.len != n->len) continue;
             bool same = true;
-            for (size_t j = 0; j < len && same; j++) {
-                char a = k.ptr[j], b = (*n)[j];
+            for (size_t j = 0; j < n->len && same; j++) {
+                char a = k.ptr[j], b = n->ptr[j];
                 if (a == '-') a = '_';
                 if (a >= 'A' && a <= 'Z') a = (char)(a - 'A' + 'a');
                 same = a == b;
@@ -346,24 +398,31 @@ static le_str_t form_field(const le_event_t *ev, const char *const *names) {
     return LE_STR_NULL;
 }
 
-static const char *const f_email[] = {"email",         "e_mail",       "mail",
-                                      "email_address", "emailaddress", NULL};
-static const char *const f_first[] = {"first_name", "firstname", "vorname",
-                                      "given_name", "fname",     NULL};
-static const char *const f_last[] = {"last_name",   "lastname", "nachname", "surname",
-                                     "family_name", "lname",    NULL};
-static const char *const f_name[] = {"name", "full_name", "fullname", "your_name", NULL};
-static const char *const f_title[] = {"job_title", "jobtitle", "title", "position",
-                                      "funktion",  "job",      NULL};
-static const char *const f_phone[] = {"phone",  "tel",          "telephone", "telefon",
-                                      "mobile", "phone_number", NULL};
-static const char *const f_company[] = {
-    "company", "firma", "organization", "organisation", "unternehmen", "company_name", NULL};
-static const char *const f_postal[] = {"postal_code", "zip",    "plz", "postcode",
-                                       "zipcode",     "postal", NULL};
-static const char *const f_country[] = {"country", "land", "country_code", NULL};
-static const char *const f_size[] = {"company_size", "employees", "mitarbeiter", "size", NULL};
-static const char *const f_industry[] = {"industry", "branche", "sector", NULL};
+/* The names a form field goes by, with their lengths known at compile time. */
+#define FN(s)                                                                                      \
+    { s, sizeof(s) - 1 }
+static const le_str_t f_email[] = {FN("email"),         FN("e_mail"),       FN("mail"),
+                                   FN("email_address"), FN("emailaddress"), {NULL, 0}};
+static const le_str_t f_first[] = {FN("first_name"), FN("firstname"), FN("vorname"),
+                                   FN("given_name"), FN("fname"),     {NULL, 0}};
+static const le_str_t f_last[] = {FN("last_name"),   FN("lastname"), FN("nachname"), FN("surname"),
+                                  FN("family_name"), FN("lname"),    {NULL, 0}};
+static const le_str_t f_name[] = {
+    FN("name"), FN("full_name"), FN("fullname"), FN("your_name"), {NULL, 0}};
+static const le_str_t f_title[] = {FN("job_title"), FN("jobtitle"), FN("title"), FN("position"),
+                                   FN("funktion"),  FN("job"),      {NULL, 0}};
+static const le_str_t f_phone[] = {FN("phone"),  FN("tel"),          FN("telephone"), FN("telefon"),
+                                   FN("mobile"), FN("phone_number"), {NULL, 0}};
+static const le_str_t f_company[] = {FN("company"),      FN("firma"),       FN("organization"),
+                                     FN("organisation"), FN("unternehmen"), FN("company_name"),
+                                     {NULL, 0}};
+static const le_str_t f_postal[] = {FN("postal_code"), FN("zip"),    FN("plz"), FN("postcode"),
+                                    FN("zipcode"),     FN("postal"), {NULL, 0}};
+static const le_str_t f_country[] = {FN("country"), FN("land"), FN("country_code"), {NULL, 0}};
+static const le_str_t f_size[] = {
+    FN("company_size"), FN("employees"), FN("mitarbeiter"), FN("size"), {NULL, 0}};
+static const le_str_t f_industry[] = {FN("industry"), FN("branche"), FN("sector"), {NULL, 0}};
+#undef FN
 
 /* "50-249" -> 50, "500+" -> 500, "1.000" -> 1000; -1 when there is no number. */
 static int64_t parse_size(le_str_t s) {
@@ -411,7 +470,8 @@ static uint32_t contact_for(le_engine_t *e, const char *email, uint32_t t) {
 }
 
 /* Take the form's contact fields into c, normalised; problems become quality flags. */
-static void contact_fields(contact_t *c, const le_event_t *ev) {
+/* role: the job title's le_role_t when the caller has it, else -1. */
+static void contact_fields(contact_t *c, const le_event_t *ev, int role) {
     le_str_t v;
     le_str_t first = form_field(ev, f_first), last = form_field(ev, f_last);
     if (!first.len && !last.len && (v = le_text_trim(form_field(ev, f_name))).len) {
@@ -431,7 +491,7 @@ static void contact_fields(contact_t *c, const le_event_t *ev) {
     set_str(&c->industry, form_field(ev, f_industry));
     if ((v = form_field(ev, f_title)).len) {
         set_str(&c->job_title, v);
-        c->role = (int)le_role_from_title(v);
+        c->role = role >= 0 ? role : (int)le_role_from_title(v);
     }
     if ((v = form_field(ev, f_country)).len == 2) {
         char cc[3] = {(char)(v.ptr[0] & ~0x20), (char)(v.ptr[1] & ~0x20), 0};
@@ -472,8 +532,7 @@ static void contact_fields(contact_t *c, const le_event_t *ev) {
     }
     /* the form's company against the IP's: agreement is a fit signal */
     if (c->company_key && ev->enriched && ev->x.company_key.len) {
-        bool same = strlen(c->company_key) == ev->x.company_key.len &&
-                    memcmp(c->company_key, ev->x.company_key.ptr, ev->x.company_key.len) == 0;
+        bool same = str_is(c->company_key, ev->x.company_key);
         c->company_match = same;
         if (same)
             c->quality &= ~(uint32_t)Q_COMPANY_MISMATCH;
@@ -482,27 +541,62 @@ static void contact_fields(contact_t *c, const le_event_t *ev) {
     }
 }
 
-static void contact_enrichment(contact_t *c, const le_event_t *ev, uint32_t t) {
-    if (ev->enriched) {
-        const le_enrichment_t *x = &ev->x;
-        set_str(&c->ip_company, x->company);
-        set_str(&c->ip_company_key, x->company_key);
-        set_str(&c->ip_domain, x->domain);
-        set_str(&c->ip_country, x->country_code);
-        set_str(&c->region, x->region_code);
-        set_str(&c->continent, x->continent);
-        set_str(&c->city, x->city);
-        set_str(&c->network, le_str(le_network_name((le_network_t)x->network)));
-        set_str(&c->browser, x->browser);
-        set_str(&c->os, x->os);
-        set_str(&c->device_class, le_str(le_device_class_name(x->device_class)));
-        set_str(&c->language, x->language);
+void le__contact_set_enrich(contact_t *c, const le_str_t val[ENRICH]) {
+    char **cur[ENRICH] = CONTACT_ENRICH(c);
+    size_t n = 0;
+    for (int i = 0; i < ENRICH; i++) n += val[i].ptr ? val[i].len + 1 : 0;
+    char *blob = n ? le_xmalloc(n) : NULL, *p = blob;
+    for (int i = 0; i < ENRICH; i++) {
+        if (!val[i].ptr) {
+            *cur[i] = NULL;
+            continue;
+        }
+        memcpy(p, val[i].ptr, val[i].len);
+        p[val[i].len] = '\0';
+        *cur[i] = p;
+        p += val[i].len + 1;
     }
+    free(c->enrich); /* after the copies: val may point into it */
+    c->enrich = blob;
+}
+
+/* The latest enrichment: each value the event has replaces the contact's. Usually all are the
+ * same as before, which one pass over the contact's one block of strings tells. */
+static void contact_set_enrichment(contact_t *c, const le_enrichment_t *x) {
+    le_str_t in[ENRICH] = {x->company,
+                           x->company_key,
+                           x->domain,
+                           x->country_code,
+                           x->region_code,
+                           x->continent,
+                           x->city,
+                           le_str(le_network_name((le_network_t)x->network)),
+                           x->browser,
+                           x->os,
+                           le_str(le_device_class_name(x->device_class)),
+                           x->language};
+    char **cur[ENRICH] = CONTACT_ENRICH(c);
+    bool same = true;
+    for (int i = 0; i < ENRICH && same; i++) same = !in[i].len || str_is(*cur[i], in[i]);
+    if (same) return;
+    for (int i = 0; i < ENRICH; i++) /* what the event does not have is kept */
+        if (!in[i].len) in[i] = *cur[i] ? le_str(*cur[i]) : (le_str_t){NULL, 0};
+    le__contact_set_enrich(c, in);
+}
+
+static void contact_enrichment(contact_t *c, const le_event_t *ev, uint32_t t) {
+    if (ev->enriched) contact_set_enrichment(c, &ev->x);
     c->consent = ev->consent;
     if (ev->type == LE_EV_PAGEVIEW && ev->url.len) {
         step_t *s = &c->journey[c->njourney % JOURNEY];
-        free(s->url);
-        s->url = le_xstrndup(ev->url.ptr, ev->url.len > 2048 ? 2048 : ev->url.len);
+        size_t n = ev->url.len > 2048 ? 2048 : ev->url.len;
+        if (s->url && malloc_usable_size(s->url) > n) { /* the old step's room will do */
+            memcpy(s->url, ev->url.ptr, n);
+            s->url[n] = '\0';
+        } else {
+            free(s->url);
+            s->url = le_xstrndup(ev->url.ptr, n);
+        }
         s->at = t;
         c->njourney++;
     }
@@ -519,7 +613,7 @@ static uint64_t ring_key(const uint8_t id[16]) {
     return k | 1;
 }
 
-static struct ring_last *ring_slot(le_engine_t *e, uint64_t key) {
+static struct ring_last *ring_slot(const le_engine_t *e, uint64_t key) {
     return &e->ring_last[(size_t)((key * 0x9e3779b97f4a7c15ull) >> 46) & (RING - 1)];
 }
 
@@ -532,23 +626,111 @@ static uint32_t ring_live(const le_engine_t *e, uint32_t pos1, uint64_t key, uin
     return live ? pos1 : 0;
 }
 
-static void ring_alloc(le_engine_t *e) {
+/* The position + 1 of key's latest step when it is still in the ring, else 0. The slot names
+ * the step of the last visitor that wrote through it; a step of key's found there is key's
+ * latest (each of key's steps goes through this slot), and it is live while the ring has not
+ * come round to its place again (erasure clears the slot of the visitor it erases). */
+static uint32_t ring_latest(const le_engine_t *e, uint64_t key) {
+    const struct ring_last *l = ring_slot(e, key);
+    if (l->key != key || !l->seq || l->seq + RING <= e->ring_seq) return 0;
+    return (uint32_t)((l->seq - 1) % RING) + 1;
+}
+
+#define TEXT_MIN (1u << 20)
+#define URL_MAX 2048u
+
+void le__ring_alloc(le_engine_t *e) {
     if (e->ring) return;
     e->ring = le_xcalloc(RING, sizeof(*e->ring));
     e->ring_last = le_xcalloc(RING, sizeof(*e->ring_last));
+    e->ring_text_cap = TEXT_MIN;
+    e->ring_text = le_xmalloc(TEXT_MIN);
+    e->ring_text_end = 0; /* every step's off is 0: none is ahead of the text to come */
+}
+
+le_str_t le__ring_url(const le_engine_t *e, const struct ring_step *st) {
+    const char *p = e->ring_text + st->off % e->ring_text_cap;
+    uint16_t len;
+    memcpy(&len, p, 2);
+    return (le_str_t){p + 2, len};
+}
+
+/* Put a URL (len <= URL_MAX) after the text's end; returns its offset. A URL never wraps round
+ * the buffer's end: when it would, the bytes left there are skipped. The caller has seen to it
+ * that this overwrites no step still in the ring. */
+static uint64_t text_append(le_engine_t *e, const char *url, uint16_t len) {
+    uint64_t at = e->ring_text_end, in = at % e->ring_text_cap;
+    if (in + 2u + len > e->ring_text_cap) at += e->ring_text_cap - in;
+    char *p = e->ring_text + at % e->ring_text_cap;
+    memcpy(p, &len, 2);
+    memcpy(p + 2, url, len);
+    e->ring_text_end = at + 2u + len;
+    return at;
+}
+
+/* A new text buffer for the URLs of the steps in the ring (of urls[pos], lens[pos] when urls
+ * is not NULL, else their current ones), laid out again oldest first, with room for them and
+ * `more` bytes, and half as much again, so that this stays rare. Positions of the ring without
+ * a step get the offset of the text to come, so that offsets never go back. */
+static void text_relayout(le_engine_t *e, uint64_t more, char *const *urls, const uint16_t *lens) {
+    uint64_t first = e->ring_seq >= RING ? e->ring_seq - RING + 1 : 1, live = 0;
+    for (uint64_t seq = first; seq <= e->ring_seq; seq++) {
+        const struct ring_step *st = &e->ring[(seq - 1) % RING];
+        if (st->seq) live += 2u + (urls ? lens[(seq - 1) % RING] : le__ring_url(e, st).len);
+    }
+    uint64_t cap = (live + more) * 3 / 2 + 2 * (2 + URL_MAX); /* and a skip at the end */
+    cap = cap < TEXT_MIN ? TEXT_MIN : (cap + 65535) & ~(uint64_t)65535;
+    char *old = e->ring_text;
+    uint64_t oldcap = e->ring_text_cap;
+    e->ring_text = le_xmalloc(cap);
+    e->ring_text_cap = cap;
+    e->ring_text_end = 0;
+    for (uint64_t seq = first; seq <= e->ring_seq; seq++) {
+        struct ring_step *st = &e->ring[(seq - 1) % RING];
+        if (!st->seq) {
+            st->off = e->ring_text_end;
+        } else if (urls) {
+            st->off = text_append(e, urls[(seq - 1) % RING], lens[(seq - 1) % RING]);
+        } else {
+            const char *p = old + st->off % oldcap;
+            uint16_t len;
+            memcpy(&len, p, 2);
+            st->off = text_append(e, p + 2, len);
+        }
+    }
+    free(old);
+}
+
+/* Put url (cut at URL_MAX bytes, and at a NUL: it is a C string everywhere after) into the text
+ * buffer for the step about to become seq; returns its offset. */
+static uint64_t ring_text_put(le_engine_t *e, uint64_t seq, le_str_t url) {
+    uint16_t len = (uint16_t)(url.len > URL_MAX ? URL_MAX : url.len);
+    const char *nul = memchr(url.ptr, 0, len);
+    if (nul) len = (uint16_t)(nul - url.ptr);
+    uint64_t need = 2u + len;
+    /* the oldest step still in the ring once seq is written: its text, and all after, stays */
+    uint64_t oldest = seq > RING ? seq - RING + 1 : 1;
+    uint64_t floor = oldest < seq ? e->ring[(oldest - 1) % RING].off : e->ring_text_end;
+    uint64_t at = e->ring_text_end, in = at % e->ring_text_cap;
+    if (in + need > e->ring_text_cap) at += e->ring_text_cap - in;
+    if (at + need > floor + e->ring_text_cap) text_relayout(e, need, NULL, NULL);
+    return text_append(e, url.ptr, len);
+}
+
+void le__ring_load_text(le_engine_t *e, char *const *urls, const uint16_t *lens) {
+    text_relayout(e, 0, urls, lens);
 }
 
 static void ring_record(le_engine_t *e, const uint8_t id[16], uint32_t t, le_str_t url) {
-    ring_alloc(e);
+    le__ring_alloc(e);
     uint64_t key = ring_key(id);
-    struct ring_last *l = ring_slot(e, key);
-    uint32_t prev = l->key == key ? ring_live(e, l->pos, key, UINT64_MAX) : 0;
-    uint32_t pos = (uint32_t)(e->ring_seq % RING);
-    struct ring_step *st = &e->ring[pos];
-    free(st->url);
-    *st = (struct ring_step){.seq = ++e->ring_seq, .key = key, .at = t, .prev = prev};
-    st->url = le_xstrndup(url.ptr, url.len > 2048 ? 2048 : url.len);
-    *l = (struct ring_last){key, pos + 1};
+    uint32_t prev = ring_latest(e, key);
+    uint64_t seq = e->ring_seq + 1;
+    uint64_t off = ring_text_put(e, seq, url);
+    e->ring[(seq - 1) % RING] =
+        (struct ring_step){.seq = seq, .key = key, .off = off, .at = t, .prev = prev};
+    e->ring_seq = seq;
+    *ring_slot(e, key) = (struct ring_last){key, seq};
 }
 
 /* Erasure: every step of the visitor goes, URL and all. */
@@ -558,9 +740,10 @@ static void ring_wipe(le_engine_t *e, const uint8_t id[16]) {
     struct ring_last *l = ring_slot(e, key);
     if (l->key == key) *l = (struct ring_last){0, 0};
     for (uint32_t i = 0; i < RING; i++)
-        if (e->ring[i].key == key) {
-            free(e->ring[i].url);
-            memset(&e->ring[i], 0, sizeof(e->ring[i]));
+        if (e->ring[i].seq && e->ring[i].key == key) {
+            le_str_t u = le__ring_url(e, &e->ring[i]);
+            memset((char *)u.ptr - 2, 0, u.len + 2);
+            e->ring[i] = (struct ring_step){.off = e->ring[i].off};
         }
 }
 
@@ -569,8 +752,9 @@ static void ring_wipe(le_engine_t *e, const uint8_t id[16]) {
 static void ring_to_contact(le_engine_t *e, const uint8_t id[16], contact_t *c) {
     if (!e->ring) return;
     uint64_t key = ring_key(id);
-    struct ring_last *l = ring_slot(e, key);
-    uint32_t pos1 = l->key == key ? ring_live(e, l->pos, key, UINT64_MAX) : 0;
+    /* linking is rare: a look at the step itself too, so that no bookkeeping slip could ever
+     * put another visitor's page into this journey */
+    uint32_t pos1 = ring_live(e, ring_latest(e, key), key, UINT64_MAX);
     if (!pos1) return;
     step_t all[2 * JOURNEY];
     uint32_t n = 0, nj = c->njourney < JOURNEY ? c->njourney : JOURNEY;
@@ -581,7 +765,8 @@ static void ring_to_contact(le_engine_t *e, const uint8_t id[16], contact_t *c) 
     uint32_t first = n;
     for (uint32_t k = 0; k < JOURNEY && pos1; k++) { /* newest first */
         const struct ring_step *st = &e->ring[pos1 - 1];
-        all[n++] = (step_t){le_xstrdup(st->url), st->at};
+        le_str_t u = le__ring_url(e, st);
+        all[n++] = (step_t){le_xstrndup(u.ptr, u.len), st->at};
         pos1 = ring_live(e, st->prev, key, st->seq);
     }
     for (uint32_t i = first, j = n - 1; i < j; i++, j--) { /* oldest first */
@@ -867,7 +1052,7 @@ le_engine_t *le_engine_new(const le_config_t *cfg, le_rules_t *rules, le_domains
     e->freemail = freemail;
     e->disposable = disposable;
     e->half_life_s = (double)cfg->scoring.behaviour.half_life_ms / 1000.0;
-    e->index = le_xcalloc(1024, sizeof(uint32_t));
+    e->index = le_xcalloc(1024, sizeof(uint64_t));
     e->index_mask = 1023;
     e->rng = 0x9e3779b97f4a7c15ull;
     return e;
@@ -878,8 +1063,7 @@ static void free_contact(contact_t *c) {
                      &c->phone,       &c->postal,     &c->country,   &c->company,
                      &c->company_key, &c->industry,   &c->reason};
     for (size_t i = 0; i < LE_ARRAY_SIZE(strs); i++) free(*strs[i]);
-    char **enr[ENRICH] = CONTACT_ENRICH(c);
-    for (size_t i = 0; i < ENRICH; i++) free(*enr[i]);
+    free(c->enrich);
     free(c->history);
     for (int i = 0; i < JOURNEY; i++) free(c->journey[i].url);
     free(c->vids);
@@ -898,14 +1082,13 @@ void le__engine_index_account(le_engine_t *e, uint32_t idx) {
 }
 
 void le__engine_clear(le_engine_t *e) {
-    if (e->ring) {
-        for (uint32_t i = 0; i < RING; i++) free(e->ring[i].url);
-        free(e->ring);
-        free(e->ring_last);
-        e->ring = NULL;
-        e->ring_last = NULL;
-        e->ring_seq = 0;
-    }
+    free(e->ring);
+    free(e->ring_last);
+    free(e->ring_text);
+    e->ring = NULL;
+    e->ring_last = NULL;
+    e->ring_text = NULL;
+    e->ring_seq = e->ring_text_cap = e->ring_text_end = 0;
     for (uint32_t i = 0; i < e->hw; i++) le_lead_free(&vis(e, i)->lead);
     for (size_t i = 0; i < e->nchunks; i++) free(e->chunks[i]);
     free(e->chunks);
@@ -915,7 +1098,7 @@ void le__engine_clear(le_engine_t *e) {
     free(e->freelist);
     e->freelist = NULL;
     e->nfree = e->capfree = 0;
-    memset(e->index, 0, (e->index_mask + 1) * sizeof(uint32_t));
+    memset(e->index, 0, (e->index_mask + 1) * sizeof(uint64_t));
     for (size_t i = 0; i < e->ncontacts; i++) free_contact(e->contacts[i]);
     free(e->contacts);
     e->contacts = NULL;
@@ -925,7 +1108,6 @@ void le__engine_clear(le_engine_t *e) {
     free(e->by_id.slot);
     e->by_id = (smap_t){0};
     for (size_t i = 0; i < e->naccounts; i++) {
-        free(e->accounts[i]->key);
         free(e->accounts[i]->name);
         free(e->accounts[i]->domain);
         free(e->accounts[i]->contacts);
@@ -952,7 +1134,20 @@ void le_engine_free(le_engine_t *e) {
     free(e);
 }
 
+static void apply(le_engine_t *e, const le_event_t *ev, const le_engine_hint_t *h, le_apply_t *out);
+
 void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
+    apply(e, ev, NULL, out);
+}
+
+void le_engine_apply_hinted(le_engine_t *e, const le_event_t *ev, const le_engine_hint_t *h,
+                            le_apply_t *out) {
+    apply(e, ev, h, out);
+}
+
+/* Apply ev; h is its hint (le_engine_hint_init) when the caller has one, else NULL. */
+static void apply(le_engine_t *e, const le_event_t *ev, const le_engine_hint_t *h,
+                  le_apply_t *out) {
     memset(out, 0, sizeof(*out));
     const le_config_t *cfg = e->cfg;
     uint32_t t = secs(ev->time_ms);
@@ -967,7 +1162,10 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     }
 
     uint8_t id[16];
-    id_bytes(ev->id, id);
+    if (h)
+        memcpy(id, h->id, 16);
+    else
+        id_bytes(ev->id, id);
     uint32_t vi = visitor_for(e, id, t, out);
     if (vi == UINT32_MAX) {
         out->dropped = true;
@@ -999,7 +1197,7 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     }
     contact_t *c = v->contact ? e->contacts[v->contact - 1] : NULL;
     if (c) {
-        if (ev->type == LE_EV_FORM) contact_fields(c, ev);
+        if (ev->type == LE_EV_FORM) contact_fields(c, ev, h ? h->role : -1);
         contact_enrichment(c, ev, t);
         if (v->flags & V_BOT) c->suppress |= LE_SUP_BOT;
         if (v->flags & V_GPC) c->suppress |= LE_SUP_GPC;
@@ -1030,7 +1228,7 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
             account_add(e, *acct, lead->behaviour, lead->btime);
         }
     }
-    if (c && c->account) account_add_contact(e, c->account, v->contact - 1);
+    if (c && c->account) account_add_contact(e, v->contact - 1);
 
     /* behaviour and fit */
     le_lead_decay(lead, t, e->half_life_s);
@@ -1053,7 +1251,10 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     if (v->flags & V_BOT) sup |= LE_SUP_BOT;
     if (v->flags & V_GPC) sup |= LE_SUP_GPC;
     if (v->flags & V_STAFF) sup |= LE_SUP_STAFF;
-    if (ev->enriched) sup |= le_suppress_domain(cfg, ev->x.domain);
+    if (h)
+        sup |= h->sup;
+    else if (ev->enriched)
+        sup |= le_suppress_domain(cfg, ev->x.domain);
     if (c && cfg->suppress.freemail && c->email_kind == LE_DOMAIN_FREEMAIL) sup |= LE_SUP_FREEMAIL;
     if (!cfg->suppress.bots) sup &= ~(uint32_t)LE_SUP_BOT;
     if (!cfg->suppress.gpc) sup &= ~(uint32_t)LE_SUP_GPC;
@@ -1098,21 +1299,86 @@ void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out) {
     out->suppress = sup;
 }
 
+/* The company key an event's account would be looked up by (apply's rule), or an empty one. */
+static le_str_t event_company_key(const le_event_t *ev) {
+    if (ev->enriched && ev->x.company_key.len && ev->x.company_key.len < 130)
+        return ev->x.company_key;
+    return LE_STR_NULL;
+}
+
+static void prefetch_lines(const void *p, size_t n) {
+    for (size_t off = 0; off < n; off += 64) __builtin_prefetch((const char *)p + off);
+}
+
+/* The account whose key hashes to h, when the slot probed first (the line prefetched) holds
+ * one with that hash: where to look, never an answer. */
+static const account_t *account_hint(const le_engine_t *e, uint32_t h) {
+    if (!e->by_key.cap) return NULL;
+    size_t mask = e->by_key.cap - 1;
+    for (size_t i = h & mask; e->by_key.slot[i]; i = (i + 1) & mask)
+        if ((uint32_t)(e->by_key.slot[i] >> 32) == h)
+            return e->accounts[(uint32_t)e->by_key.slot[i] - 1];
+    return NULL;
+}
+
+void le_engine_hint_init(const le_engine_t *e, const le_event_t *ev, le_engine_hint_t *h) {
+    memset(h, 0, sizeof(*h));
+    h->role = -1;
+    if (ev->type == LE_EV_STATUS || ev->type == LE_EV_ERASE) return; /* no visitor to look at */
+    id_bytes(ev->id, h->id);
+    h->hash = vhash(h->id);
+    le_str_t k = event_company_key(ev);
+    h->has_akey = k.len != 0;
+    h->akey = k.len ? (uint32_t)le_hash(k.ptr, k.len) : 0;
+    if (ev->enriched) h->sup = le_suppress_domain(e->cfg, ev->x.domain);
+    le_str_t title = ev->type == LE_EV_FORM ? form_field(ev, f_title) : LE_STR_NULL;
+    if (title.len) h->role = (int8_t)le_role_from_title(title);
+}
+
 void le_engine_prefetch(const le_engine_t *e, const le_event_t *ev, int stage,
                         le_engine_hint_t *h) {
+    if (ev->type == LE_EV_STATUS || ev->type == LE_EV_ERASE) return;
     if (stage == 0) {
-        id_bytes(ev->id, h->id);
-        h->slot = vslot(e, h->id);
-        __builtin_prefetch(&e->index[h->slot]);
+        __builtin_prefetch(&e->index[h->hash & e->index_mask]);
+        if (e->ring && ev->type == LE_EV_PAGEVIEW && ev->url.len)
+            __builtin_prefetch(ring_slot(e, ring_key(h->id)));
         return;
     }
-    uint32_t s = e->index[h->slot]; /* the first probe: usually the one */
-    if (!s) return;
-    const visitor_t *v = vis(e, s - 1);
     if (stage == 1) {
-        __builtin_prefetch(v);
-    } else if (v->lead.parts && memcmp(v->id, h->id, 16) == 0) {
-        __builtin_prefetch(v->lead.parts);
+        /* the probe apply will make, in the index line that has arrived */
+        for (size_t i = h->hash & e->index_mask; e->index[i]; i = (i + 1) & e->index_mask)
+            if (SLOT_HASH(e->index[i]) == h->hash) {
+                h->entry = SLOT_IDX(e->index[i]);
+                __builtin_prefetch(vis(e, h->entry - 1));
+                break;
+            }
+        if (!h->entry && h->has_akey && e->by_key.cap)
+            __builtin_prefetch(&e->by_key.slot[h->akey & (e->by_key.cap - 1)]);
+        return;
+    }
+    const visitor_t *v = h->entry ? vis(e, h->entry - 1) : NULL;
+    if (v && memcmp(v->id, h->id, 16) != 0) v = NULL;
+    const contact_t *c = v && v->contact ? e->contacts[v->contact - 1] : NULL;
+    if (stage == 2) {
+        if (v && v->lead.parts) __builtin_prefetch(v->lead.parts);
+        const account_t *a = NULL;
+        if (c)
+            prefetch_lines(c, sizeof(*c));
+        else if (v && v->account)
+            a = e->accounts[v->account - 1];
+        else if (h->has_akey) /* a new visitor's account, looked up by its key */
+            a = account_hint(e, h->akey);
+        if (a) prefetch_lines(a, sizeof(*a) + 32);
+        return;
+    }
+    if (c) { /* stage 3: what the contact's lines lead to */
+        if (c->lead.parts) __builtin_prefetch(c->lead.parts);
+        if (c->account) prefetch_lines(e->accounts[c->account - 1], sizeof(account_t) + 32);
+        if (c->enrich) prefetch_lines(c->enrich, 128);
+        if (c->job_title) __builtin_prefetch(c->job_title); /* for the fit rules */
+        if (c->industry) __builtin_prefetch(c->industry);
+        if (ev->type == LE_EV_PAGEVIEW && c->journey[c->njourney % JOURNEY].url)
+            __builtin_prefetch(c->journey[c->njourney % JOURNEY].url);
     }
 }
 
@@ -1124,7 +1390,7 @@ void le_engine_stats(const le_engine_t *e, le_engine_stats_t *out) {
 }
 
 size_t le_engine_memory(const le_engine_t *e) {
-    size_t n = sizeof(*e) + (e->index_mask + 1) * sizeof(uint32_t) +
+    size_t n = sizeof(*e) + (e->index_mask + 1) * sizeof(uint64_t) +
                e->nchunks * (CHUNK * sizeof(visitor_t) + sizeof(void *)) +
                e->capfree * sizeof(uint32_t);
     for (uint32_t i = 0; i < e->hw; i++) {
@@ -1133,7 +1399,7 @@ size_t le_engine_memory(const le_engine_t *e) {
     }
     for (size_t i = 0; i < e->ncontacts; i++) n += sizeof(contact_t) + 256;
     for (size_t i = 0; i < e->naccounts; i++) n += sizeof(account_t) + 64;
-    n += (e->by_email.cap + e->by_id.cap + e->by_key.cap) * sizeof(uint32_t);
+    n += (e->by_email.cap + e->by_id.cap + e->by_key.cap) * sizeof(uint64_t);
     return n;
 }
 

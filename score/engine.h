@@ -103,14 +103,39 @@ typedef struct {
 /* Apply one event (decoded from the log). */
 void le_engine_apply(le_engine_t *e, const le_event_t *ev, le_apply_t *out);
 
-/* A hint before applying ev: stage 0 prefetches its slot in the visitor index (and fills h),
- * stage 1 (once that may have arrived) its visitor entry, stage 2 the entry's rule parts.
- * Changes nothing in the engine. */
+/*
+ * Hints before applying events, so that the cache misses of several events overlap instead of
+ * queueing. For each event of a batch: le_engine_hint_init (fills h with what depends on the
+ * event alone: the visitor id as bytes, hashes, what its domain and job title say), then
+ * le_engine_prefetch stage 0, 1, 2 and 3
+ * (each once the previous one's memory may have arrived), then le_engine_apply_hinted. Stage 0
+ * prefetches the event's slot in the visitor index and its visitor's slot in the journey
+ * ring's index, stage 1 the visitor entry (or, for a new visitor, the account's slot), stage 2
+ * what the entry leads to (rule parts, contact, account), stage 3 what a contact leads to (its
+ * rule parts, account, enrichment strings, job title, journey step). Prefetching changes
+ * nothing in the engine; events applied between the stages of another (the batch's earlier
+ * ones) only make its hints less useful, never wrong.
+ */
 typedef struct {
-    uint8_t id[16];
-    size_t slot;
+    uint8_t id[16]; /* the event's visitor id as bytes */
+    uint32_t hash;  /* its hash in the visitor index */
+    uint32_t entry; /* stage 1: the entry whose index slot matched, index + 1; 0 none */
+    uint32_t akey;  /* the hash of the event's company key (an account's) */
+    uint32_t sup;   /* the LE_SUP_* bits the event's IP domain gives */
+    bool has_akey;  /* ... when it has one */
+    int8_t role;    /* a form's job title's le_role_t, -1 none */
 } le_engine_hint_t;
+
+#define LE_ENGINE_PREFETCH_STAGES 4
+/* Reads nothing of e but its configuration, which never changes: any thread may call it while
+ * another applies. */
+void le_engine_hint_init(const le_engine_t *e, const le_event_t *ev, le_engine_hint_t *h);
 void le_engine_prefetch(const le_engine_t *e, const le_event_t *ev, int stage, le_engine_hint_t *h);
+
+/* le_engine_apply for an event le_engine_hint_init filled h for (what h holds is not worked
+ * out again). */
+void le_engine_apply_hinted(le_engine_t *e, const le_event_t *ev, const le_engine_hint_t *h,
+                            le_apply_t *out);
 
 typedef struct {
     uint64_t visitors, contacts, accounts;

@@ -75,10 +75,14 @@ typedef struct {
     uint8_t (*vids)[16];
     uint32_t *vat;
     uint32_t nvids;
-    /* the latest enrichment, for the payload and the CLI (ENRICH strings from ip_company) */
+    /* the latest enrichment, for the payload and the CLI (ENRICH strings from ip_company, NULL
+     * when unset), all in the one allocation enrich, so that seeing whether an event changes
+     * them reads a line or two, not a dozen strings */
     char *ip_company, *ip_company_key, *ip_domain, *ip_country, *region, *continent, *city,
         *network, *browser, *os, *device_class, *language;
+    char *enrich;
     bool consent; /* the latest event carried tracking consent */
+    bool listed;  /* known to be among its account's contacts (account_t.contacts) */
     /* lifecycle: the CRM's stage updates */
     uint8_t stage;        /* le_stage_t of the current cycle */
     uint8_t bant;         /* LE_BANT_* given with tql */
@@ -92,32 +96,38 @@ typedef struct {
 } contact_t;
 
 typedef struct {
-    char *key, *name, *domain;
+    char *name, *domain;
     float behaviour;
     uint32_t btime;
     uint32_t members;
     uint32_t *contacts; /* indices of member contacts */
     uint32_t ncontacts;
     uint32_t mqa_at;
+    char key[]; /* right after, so that a lookup compares it in the lines it reads anyway */
 } account_t;
 
-/* One anonymous page view in the ring. */
+/* One anonymous page view in the ring (32 bytes, two to a cache line). */
 struct ring_step {
-    uint64_t seq; /* 1-based; 0 unused */
+    uint64_t seq; /* 1-based; 0 unused or erased */
     uint64_t key; /* the visitor's (ring_key) */
+    uint64_t off; /* where its URL is in the ring's text: a 2-byte length, then the bytes; kept
+                      when the step is erased, so offsets stay in seq order */
     uint32_t at;
     uint32_t prev; /* ring position + 1 of the visitor's previous step; 0 none */
-    char *url;
 };
 
+/* A visitor's latest step, found by its key (direct-mapped: a later visitor with the same slot
+ * takes it over). The step is at ring position (seq - 1) % RING and still there while
+ * seq + RING > ring_seq, so telling whether it is live needs no look at the step itself. */
 struct ring_last {
     uint64_t key;
-    uint32_t pos; /* + 1; 0 none */
+    uint64_t seq; /* 0 none */
 };
 
-/* An open-addressing set of indices + 1, keyed by a string the owner knows. */
+/* An open-addressing set of indices + 1, keyed by a string the owner knows (each slot: the
+ * index + 1, and the key's hash in the high 32 bits). */
 typedef struct {
-    uint32_t *slot;
+    uint64_t *slot;
     size_t cap, n; /* cap a power of two */
 } smap_t;
 
@@ -133,7 +143,7 @@ struct le_engine_s {
     uint32_t nvisitors;
     uint32_t *freelist;
     size_t nfree, capfree;
-    uint32_t *index; /* visitor index + 1 */
+    uint64_t *index; /* visitor index + 1 in the low 32 bits, the id's hash in the high ones */
     size_t index_mask;
     uint64_t rng;
 
@@ -150,7 +160,12 @@ struct le_engine_s {
     struct ring_step *ring;      /* RING steps, NULL until the first */
     uint64_t ring_seq;           /* steps ever written; the next goes to ring_seq % RING */
     struct ring_last *ring_last; /* per visitor (hashed, direct-mapped): its latest step */
-    uint8_t (*erased)[16];       /* the visitor ids the last erase removed (le_apply_t) */
+    /* the steps' URLs, one after the other in a circular buffer addressed by 64-bit offsets
+     * (text_end: bytes ever used); it grows when a URL would overwrite one still in the ring,
+     * so a page view costs a copy instead of a malloc and a free */
+    char *ring_text;
+    uint64_t ring_text_cap, ring_text_end;
+    uint8_t (*erased)[16]; /* the visitor ids the last erase removed (le_apply_t) */
     uint32_t nerased, caperased;
 };
 
@@ -172,6 +187,17 @@ void le__engine_clear(le_engine_t *e);
 void le__engine_index_visitor(le_engine_t *e, uint32_t idx);
 void le__engine_index_contact(le_engine_t *e, uint32_t idx);
 void le__engine_index_account(le_engine_t *e, uint32_t idx);
+/* The journey ring (engine.c), for the snapshot: a step's URL; allocating the ring; placing
+ * the loaded steps' URLs (urls[pos], lens[pos] for every position holding a step, in any
+ * order; the strings are the caller's). */
+le_str_t le__ring_url(const le_engine_t *e, const struct ring_step *st);
+void le__ring_alloc(le_engine_t *e);
+void le__ring_load_text(le_engine_t *e, char *const *urls, const uint16_t *lens);
+/* Set the enrichment strings of c to val (ptr NULL: unset) in a new block; the old one is
+ * freed after the copies, so val may point into it. */
+void le__contact_set_enrich(contact_t *c, const le_str_t val[ENRICH]);
+/* A new account with a copy of key (len bytes), everything else empty. */
+account_t *le__account_new(const char *key, size_t len);
 /* A visitor entry at the next free place (the table grows by chunks); returns its index. */
 uint32_t le__engine_new_entry(le_engine_t *e);
 

@@ -29,7 +29,9 @@
  * Version 1 (before lifecycles) is still read: 27-element contacts with 7 enrichment strings.
  *
  * Visitors keep their entry index and the free list its order, so that sampling for eviction
- * after a load picks what it would have picked without the snapshot. Strings are nil when
+ * after a load picks what it would have picked without the snapshot. The journey ring's index
+ * names ring positions; in memory it keeps the steps' seqs (engine_int.h), which loading works
+ * out from the steps, and the steps' URLs go into the ring's text buffer in seq order. Strings are nil when
  * unset.
  *
  * Rule parts name their rule by its index, and the header lists the rule names of the run that
@@ -84,7 +86,7 @@ void le_engine_save(const le_engine_t *e, le_buf_t *out) {
     uint32_t nsteps = 0, nlast = 0;
     for (uint32_t i = 0; e->ring && i < RING; i++) {
         nsteps += e->ring[i].seq != 0;
-        nlast += e->ring_last[i].pos != 0;
+        nlast += e->ring_last[i].seq != 0;
     }
     msgpack_pack_map(&pk, 12);
     pk_str(&pk, "ring_seq");
@@ -222,15 +224,17 @@ void le_engine_save(const le_engine_t *e, le_buf_t *out) {
         msgpack_pack_uint64(&pk, rs->key);
         msgpack_pack_uint32(&pk, rs->at);
         msgpack_pack_uint32(&pk, rs->prev);
-        pk_str(&pk, rs->url);
+        le_str_t url = le__ring_url(e, rs);
+        msgpack_pack_str(&pk, url.len);
+        msgpack_pack_str_body(&pk, url.ptr, url.len);
     }
     for (uint32_t i = 0; e->ring && i < RING; i++) {
         const struct ring_last *l = &e->ring_last[i];
-        if (!l->pos) continue;
+        if (!l->seq) continue;
         msgpack_pack_array(&pk, 3);
         msgpack_pack_uint32(&pk, i);
         msgpack_pack_uint64(&pk, l->key);
-        msgpack_pack_uint32(&pk, l->pos);
+        msgpack_pack_uint32(&pk, (uint32_t)((l->seq - 1) % RING) + 1);
     }
 }
 
@@ -370,6 +374,57 @@ static bool get_lead(const le_engine_t *e, const rd_t *r, const msgpack_object *
         l->nparts++;
     }
     return true;
+}
+
+/* The journey ring's steps and its index of latest steps. A step sits at the ring position its
+ * seq gives ((seq - 1) % RING) and is one of the last RING written; an index entry names a
+ * position, which becomes the seq of the step there when it is the visitor's, else a seq
+ * whose step the ring has come round over since (a live run leaves no other kind). */
+static int load_ring(le_engine_t *e, rd_t *r, uint64_t nsteps, uint64_t nlast, char **urls,
+                     uint16_t *lens) {
+    for (uint64_t n = 0; n < nsteps; n++) {
+        const msgpack_object *o = next_obj(r, MSGPACK_OBJECT_ARRAY, 6);
+        if (!o) return LE_ECORRUPT;
+        const msgpack_object *a = o->via.array.ptr;
+        uint32_t pos;
+        struct ring_step rs = {0};
+        bool ok = get_u32(&a[0], &pos) && pos < RING && !e->ring[pos].seq &&
+                  get_u64(&a[1], &rs.seq) && rs.seq && rs.seq <= e->ring_seq &&
+                  rs.seq + RING > e->ring_seq && (rs.seq - 1) % RING == pos &&
+                  get_u64(&a[2], &rs.key) && get_u32(&a[3], &rs.at) && get_u32(&a[4], &rs.prev) &&
+                  rs.prev <= RING && a[5].type == MSGPACK_OBJECT_STR;
+        if (!ok) {
+            r->why = "bad journey step";
+            return LE_ECORRUPT;
+        }
+        uint32_t len = a[5].via.str.size;
+        const char *nul = memchr(a[5].via.str.ptr, 0, len);
+        if (nul) len = (uint32_t)(nul - a[5].via.str.ptr);
+        if (len > 2048) len = 2048;
+        urls[pos] = le_xstrndup(a[5].via.str.ptr, len);
+        lens[pos] = (uint16_t)len;
+        e->ring[pos] = rs;
+    }
+    for (uint64_t n = 0; n < nlast; n++) {
+        const msgpack_object *o = next_obj(r, MSGPACK_OBJECT_ARRAY, 3);
+        if (!o) return LE_ECORRUPT;
+        const msgpack_object *a = o->via.array.ptr;
+        uint32_t slot, pos;
+        uint64_t key;
+        if (!get_u32(&a[0], &slot) || slot >= RING || !get_u64(&a[1], &key) ||
+            !get_u32(&a[2], &pos) || !pos || pos > RING) {
+            r->why = "bad journey index";
+            return LE_ECORRUPT;
+        }
+        const struct ring_step *st = &e->ring[pos - 1];
+        uint64_t seq = 0, base = e->ring_seq >= RING ? e->ring_seq - RING : 0;
+        if (st->seq && st->key == key)
+            seq = st->seq;
+        else if (base >= pos)
+            seq = base - (base - pos) % RING; /* at pos, and overwritten */
+        e->ring_last[slot] = (struct ring_last){key, seq};
+    }
+    return 0;
 }
 
 static int load(le_engine_t *e, rd_t *r) {
@@ -524,15 +579,20 @@ static int load(le_engine_t *e, rd_t *r) {
                 if (ok) c->nvids++;
             }
         }
-        if (version == 1) {
-            ok = ok && a[24].type == MSGPACK_OBJECT_ARRAY && a[24].via.array.size == 7;
-            char **s[] = {&c->ip_company, &c->ip_country, &c->city,    &c->network,
-                          &c->browser,    &c->os,         &c->language};
-            for (int k = 0; k < 7 && ok; k++) ok = get_str(&a[24].via.array.ptr[k], s[k]);
-        } else {
-            ok = ok && a[24].type == MSGPACK_OBJECT_ARRAY && a[24].via.array.size == ENRICH;
-            char **s[ENRICH] = CONTACT_ENRICH(c);
-            for (int k = 0; k < ENRICH && ok; k++) ok = get_str(&a[24].via.array.ptr[k], s[k]);
+        /* the enrichment strings, in CONTACT_ENRICH order (version 1 had 7 of them) */
+        static const int v1[7] = {0, 3, 6, 7, 8, 9, 11};
+        int nenr = version == 1 ? 7 : ENRICH;
+        ok = ok && a[24].type == MSGPACK_OBJECT_ARRAY && a[24].via.array.size == (uint32_t)nenr;
+        if (ok) {
+            le_str_t enr[ENRICH] = {0};
+            for (int k = 0; k < nenr && ok; k++) {
+                const msgpack_object *so = &a[24].via.array.ptr[k];
+                ok = so->type == MSGPACK_OBJECT_NIL || so->type == MSGPACK_OBJECT_STR;
+                if (ok && so->type == MSGPACK_OBJECT_STR) /* "" is set, nil is not */
+                    enr[version == 1 ? v1[k] : k] =
+                        (le_str_t){so->via.str.size ? so->via.str.ptr : "", so->via.str.size};
+            }
+            if (ok) le__contact_set_enrich(c, enr);
         }
         ok = ok && get_u32(&a[25], &c->njourney) && a[26].type == MSGPACK_OBJECT_ARRAY &&
              a[26].via.array.size <= JOURNEY &&
@@ -561,12 +621,16 @@ static int load(le_engine_t *e, rd_t *r) {
         const msgpack_object *o = next_obj(r, MSGPACK_OBJECT_ARRAY, 8);
         if (!o) return LE_ECORRUPT;
         const msgpack_object *a = o->via.array.ptr;
-        account_t *acc = le_xcalloc(1, sizeof(*acc));
+        if (a[0].type != MSGPACK_OBJECT_STR) {
+            r->why = "bad account";
+            return LE_ECORRUPT;
+        }
+        account_t *acc = le__account_new(a[0].via.str.ptr, a[0].via.str.size);
         e->accounts[e->naccounts++] = acc;
-        bool ok = get_str(&a[0], &acc->key) && acc->key && get_str(&a[1], &acc->name) &&
-                  get_str(&a[2], &acc->domain) && get_float(&a[3], &acc->behaviour) &&
-                  get_u32(&a[4], &acc->btime) && get_u32(&a[5], &acc->members) &&
-                  a[6].type == MSGPACK_OBJECT_ARRAY && get_u32(&a[7], &acc->mqa_at);
+        bool ok = get_str(&a[1], &acc->name) && get_str(&a[2], &acc->domain) &&
+                  get_float(&a[3], &acc->behaviour) && get_u32(&a[4], &acc->btime) &&
+                  get_u32(&a[5], &acc->members) && a[6].type == MSGPACK_OBJECT_ARRAY &&
+                  get_u32(&a[7], &acc->mqa_at);
         if (ok && a[6].via.array.size) {
             acc->contacts = le_xcalloc(a[6].via.array.size, sizeof(uint32_t));
             for (uint32_t k = 0; k < a[6].via.array.size && ok; k++) {
@@ -584,40 +648,16 @@ static int load(le_engine_t *e, rd_t *r) {
         r->why = "bad journey ring";
         return LE_ECORRUPT;
     }
-    if (nsteps || nlast) {
-        e->ring = le_xcalloc(RING, sizeof(*e->ring));
-        e->ring_last = le_xcalloc(RING, sizeof(*e->ring_last));
-    }
-    for (uint64_t n = 0; n < nsteps; n++) {
-        const msgpack_object *o = next_obj(r, MSGPACK_OBJECT_ARRAY, 6);
-        if (!o) return LE_ECORRUPT;
-        const msgpack_object *a = o->via.array.ptr;
-        uint32_t pos;
-        struct ring_step rs = {0};
-        bool ok = get_u32(&a[0], &pos) && pos < RING && !e->ring[pos].seq &&
-                  get_u64(&a[1], &rs.seq) && rs.seq && get_u64(&a[2], &rs.key) &&
-                  get_u32(&a[3], &rs.at) && get_u32(&a[4], &rs.prev) && rs.prev <= RING &&
-                  get_str(&a[5], &rs.url) && rs.url;
-        if (!ok) {
-            free(rs.url);
-            r->why = "bad journey step";
-            return LE_ECORRUPT;
-        }
-        e->ring[pos] = rs;
-    }
-    for (uint64_t n = 0; n < nlast; n++) {
-        const msgpack_object *o = next_obj(r, MSGPACK_OBJECT_ARRAY, 3);
-        if (!o) return LE_ECORRUPT;
-        const msgpack_object *a = o->via.array.ptr;
-        uint32_t slot, pos;
-        uint64_t key;
-        if (!get_u32(&a[0], &slot) || slot >= RING || !get_u64(&a[1], &key) ||
-            !get_u32(&a[2], &pos) || !pos || pos > RING) {
-            r->why = "bad journey index";
-            return LE_ECORRUPT;
-        }
-        e->ring_last[slot] = (struct ring_last){key, pos};
-    }
+    if (nsteps || nlast) le__ring_alloc(e);
+    /* the steps' URLs wait here until all are read, then go into the ring's text in seq order */
+    char **urls = nsteps ? le_xcalloc(RING, sizeof(char *)) : NULL;
+    uint16_t *lens = nsteps ? le_xcalloc(RING, sizeof(uint16_t)) : NULL;
+    int rc = load_ring(e, r, nsteps, nlast, urls, lens);
+    if (rc == 0 && nsteps) le__ring_load_text(e, urls, lens);
+    for (uint32_t i = 0; urls && i < RING; i++) free(urls[i]);
+    free(urls);
+    free(lens);
+    if (rc) return rc;
     if (r->off != r->len) {
         r->why = "trailing data";
         return LE_ECORRUPT;

@@ -218,10 +218,15 @@ static void applied(void *ud, const le_event_t *ev, const le_apply_t *out) {
 }
 
 /* Apply records up to end, at most max of them (0: no limit). Returns records applied, or
- * a negative error with *msg. Called with s->mu held. */
-static int64_t apply_upto(le_scorer_t *s, le_logpos_t end, size_t max, char **msg) {
+ * a negative error with *msg. Called with s->mu held, or before the scoring thread exists.
+ * The start-up replay (startup: all of the log there is, before the server takes a request)
+ * reads and decodes on a second thread when the process may use a second CPU; following the
+ * log takes it a batch at a time on this one. */
+static int64_t apply_upto(le_scorer_t *s, le_logpos_t end, size_t max, bool startup, char **msg) {
     uint64_t bad = 0;
-    int64_t n = le_engine_replay(s->eng, s->rd, end, max, &s->rb, applied, s, &bad, msg);
+    int64_t n = startup ? le_engine_replay_all(s->eng, s->rd, end, LE_REPLAY_AUTO, &s->rb, applied,
+                                               s, &bad, msg, NULL)
+                        : le_engine_replay(s->eng, s->rd, end, max, &s->rb, applied, s, &bad, msg);
     if (bad) {
         /* frames with valid checksums but records this version cannot read: skipped, loudly,
          * rather than stop scoring */
@@ -273,7 +278,7 @@ static void *run(void *arg) {
         for (;;) {
             char *msg = NULL;
             pthread_mutex_lock(&s->mu);
-            int64_t n = apply_upto(s, end, BATCH, &msg);
+            int64_t n = apply_upto(s, end, BATCH, false, &msg);
             pthread_mutex_unlock(&s->mu);
             write_handoffs(s);
             if (n < 0) {
@@ -394,7 +399,7 @@ int le_scorer_open(le_scorer_t **out, le_config_t *cfg, le_evlog_t *log, le_scor
     if (rc == 0) rc = le_logreader_open(cfg->store.data_dir, from, &s->rd, msg);
     if (rc == 0) {
         le_logpos_t end = log ? le_evlog_durable(log) : (le_logpos_t){UINT32_MAX, UINT64_MAX};
-        int64_t n = apply_upto(s, end, 0, msg);
+        int64_t n = apply_upto(s, end, 0, true, msg);
         write_handoffs(s);
         if (n < 0) {
             rc = (int)n;
@@ -437,7 +442,7 @@ void le_scorer_close(le_scorer_t *s) {
         /* what became durable since the thread's last look */
         char *msg = NULL;
         pthread_mutex_lock(&s->mu);
-        int64_t n = apply_upto(s, le_evlog_durable(s->log), 0, &msg);
+        int64_t n = apply_upto(s, le_evlog_durable(s->log), 0, false, &msg);
         pthread_mutex_unlock(&s->mu);
         write_handoffs(s);
         if (n < 0) {
