@@ -7,17 +7,17 @@
 #include <pthread.h>
 #include <string.h>
 
+#define POLY 0x82F63B78u /* reflected */
+
 static uint32_t table[256];
 
 static void init_table(void) {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (POLY & (0u - (c & 1)));
         table[i] = c;
     }
 }
-
-#define POLY 0x82F63B78u
 
 /*
  * Combining CRCs. The register after bytes A then B is the register after A moved past |B|

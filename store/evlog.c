@@ -695,31 +695,18 @@ fail:
     return rc;
 }
 
-/* The encoder's output: a stack buffer that moves to the heap only for a huge event. */
+/* A frame being built: header room, then the payload; on the caller's stack unless the
+ * payload is too large for it. */
 typedef struct {
     char *p;
-    size_t len, cap;
+    size_t len;
     bool heap;
 } enc_t;
 
-static int enc_write(void *data, const char *buf, size_t n) {
-    enc_t *e = data;
-    if (LE_UNLIKELY(e->len + n > e->cap)) {
-        size_t cap = e->cap * 2;
-        while (cap < e->len + n) cap *= 2;
-        if (e->heap) {
-            e->p = le_xrealloc(e->p, cap);
-        } else {
-            char *h = le_xmalloc(cap);
-            memcpy(h, e->p, e->len);
-            e->p = h;
-            e->heap = true;
-        }
-        e->cap = cap;
-    }
-    memcpy(e->p + e->len, buf, n);
-    e->len += n;
-    return 0;
+static void enc_init(enc_t *e, char *stack, size_t cap, size_t payload_max) {
+    e->heap = LE_FRAME_HDR + payload_max > cap;
+    e->p = e->heap ? le_xmalloc(LE_FRAME_HDR + payload_max) : stack;
+    e->len = LE_FRAME_HDR;
 }
 
 int le_evlog_append(le_evlog_t *l, const le_event_t *ev) {
@@ -802,13 +789,8 @@ int le_evlog_append_seq(le_evlog_t *l, const le_event_t *ev, uint64_t *seqp) {
         return -EIO;
     }
     char stack[ENC_STACK];
-    enc_t e = {stack, LE_FRAME_HDR, sizeof(stack), false};
-    size_t bound = LE_FRAME_HDR + le_record_bound(ev);
-    if (bound > e.cap) { /* a large form: the heap */
-        e.p = le_xmalloc(bound);
-        e.cap = bound;
-        e.heap = true;
-    }
+    enc_t e;
+    enc_init(&e, stack, sizeof(stack), le_record_bound(ev));
     e.len += le_record_pack_to(ev, e.p + LE_FRAME_HDR);
     /* forms (what makes most MQLs: speed to lead) and admin records are not held back for
      * the group commit; page views are */
@@ -821,8 +803,10 @@ int le_evlog_append_raw(le_evlog_t *l, const void *payload, size_t len) {
         return -EIO;
     }
     char stack[ENC_STACK];
-    enc_t e = {stack, LE_FRAME_HDR, sizeof(stack), false};
-    enc_write(&e, payload, len);
+    enc_t e;
+    enc_init(&e, stack, sizeof(stack), len);
+    memcpy(e.p + LE_FRAME_HDR, payload, len);
+    e.len += len;
     return append_frame(l, &e, NULL, false);
 }
 

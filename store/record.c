@@ -384,19 +384,12 @@ size_t le_record_pack_to(const le_event_t *ev, void *dst) {
     return (size_t)(o.p - (unsigned char *)dst);
 }
 
-void le_record_pack(const le_event_t *ev, msgpack_packer *pk) {
+void le_record_encode(const le_event_t *ev, msgpack_sbuffer *sb) {
     unsigned char stack[4096];
     size_t bound = le_record_bound(ev);
     unsigned char *b = bound <= sizeof(stack) ? stack : le_xmalloc(bound);
-    size_t n = le_record_pack_to(ev, b);
-    pk->callback(pk->data, (const char *)b, n);
+    msgpack_sbuffer_write(sb, (const char *)b, le_record_pack_to(ev, b));
     if (b != stack) free(b);
-}
-
-void le_record_encode(const le_event_t *ev, msgpack_sbuffer *sb) {
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    le_record_pack(ev, &pk);
 }
 
 /* ---- decoding ---------------------------------------------------------- */

@@ -18,9 +18,6 @@
 /* Append the msgpack encoding of ev to sb (the payload, without frame). */
 void le_record_encode(const le_event_t *ev, msgpack_sbuffer *sb);
 
-/* Pack ev as one record with any msgpack packer (le_record_encode is this with an sbuffer). */
-void le_record_pack(const le_event_t *ev, msgpack_packer *pk);
-
 /*
  * The event log's way: the most bytes ev's record can take, and the record written into dst,
  * which must hold le_record_bound(ev) bytes; returns the bytes written.
