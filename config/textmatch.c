@@ -26,8 +26,7 @@ typedef struct {
 struct le_textmatch_s {
     le_condop_t op;
     size_t n;
-    char **values;  /* EQ and GLOB */
-    char **lower;   /* EQ: the values in ASCII lower case */
+    char **values;  /* GLOB: as written; EQ: in ASCII lower case */
     size_t *lens;   /* their lengths */
     gplan_t *globs; /* GLOB: each value's plan */
     pcre2_code **re;
@@ -36,6 +35,10 @@ struct le_textmatch_s {
 
 static char lower_ascii(char ch) {
     return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
+static void lower_in_place(char *s) {
+    for (; *s; s++) *s = lower_ascii(*s);
 }
 
 /* The plan for pattern when it has no '?', '[' or '\\' (fnmatch handles the rest). */
@@ -54,7 +57,7 @@ static void plan_glob(const char *pat, gplan_t *g) {
         while (*q && *q != '*') q++;
         if (q > p) {
             char *part = le_xstrndup(p, (size_t)(q - p));
-            for (char *c = part; *c; c++) *c = lower_ascii(*c);
+            lower_in_place(part);
             g->part[g->nparts] = part;
             g->plen[g->nparts++] = (size_t)(q - p);
         }
@@ -149,15 +152,11 @@ le_textmatch_t *le_textmatch_new(le_condop_t op, const char *const *values, size
     m->values = le_xcalloc(n ? n : 1, sizeof(*m->values));
     m->lens = le_xcalloc(n ? n : 1, sizeof(*m->lens));
     if (op == LE_COND_GLOB) m->globs = le_xcalloc(n ? n : 1, sizeof(*m->globs));
-    if (op == LE_COND_EQ) m->lower = le_xcalloc(n ? n : 1, sizeof(*m->lower));
     for (size_t i = 0; i < n; i++) {
         m->values[i] = le_xstrdup(values[i]);
         m->lens[i] = strlen(values[i]);
         if (m->globs) plan_glob(m->values[i], &m->globs[i]);
-        if (m->lower) {
-            m->lower[i] = le_xstrdup(values[i]);
-            for (char *c = m->lower[i]; *c; c++) *c = lower_ascii(*c);
-        }
+        if (op == LE_COND_EQ) lower_in_place(m->values[i]);
     }
     return m;
 }
@@ -193,7 +192,7 @@ bool le_textmatch(le_textmatch_t *m, const char *s, size_t len) {
         return hit;
     }
     for (size_t i = 0; i < m->n; i++)
-        if (len == m->lens[i] && eq_lower(s, m->lower[i], len)) return true;
+        if (len == m->lens[i] && eq_lower(s, m->values[i], len)) return true;
     return false;
 }
 
@@ -201,7 +200,6 @@ void le_textmatch_free(le_textmatch_t *m) {
     if (!m) return;
     for (size_t i = 0; i < m->n; i++) {
         if (m->values) free(m->values[i]);
-        if (m->lower) free(m->lower[i]);
         if (m->re) pcre2_code_free(m->re[i]);
         if (m->globs) {
             for (size_t k = 0; k < m->globs[i].nparts; k++) free(m->globs[i].part[k]);
@@ -212,7 +210,6 @@ void le_textmatch_free(le_textmatch_t *m) {
     free(m->globs);
     free(m->lens);
     free(m->values);
-    free(m->lower);
     free(m->re);
     pcre2_match_data_free(m->md);
     free(m);
