@@ -225,6 +225,28 @@ typedef struct {
     uint32_t start, eq, end;
 } seg_t;
 
+/* The split so far: the non-empty segments found, and the one being read. */
+typedef struct {
+    seg_t *seg;
+    uint32_t n, max;
+    uint32_t start, eq; /* of the current segment; eq UINT32_MAX until its first '=' */
+} split_t;
+
+/* The current segment ends at at ('&' or the end of s): false when it is one too many. */
+static inline bool split_end(split_t *sp, uint32_t at) {
+    if (at > sp->start) {
+        if (sp->n == sp->max) return false;
+        sp->seg[sp->n++] = (seg_t){sp->start, sp->eq == UINT32_MAX ? at : sp->eq, at};
+    }
+    sp->start = at + 1;
+    sp->eq = UINT32_MAX;
+    return true;
+}
+
+static inline void split_eq(split_t *sp, uint32_t at) {
+    if (sp->eq == UINT32_MAX) sp->eq = at;
+}
+
 le_dec_err_t le_urlencoded_parse(le_arena_t *a, const char *s, size_t n, uint32_t max_pairs,
                                  uint32_t max_value, bool allow_newline, le_kvlist_t *out) {
     *out = (le_kvlist_t){NULL, 0};
@@ -234,40 +256,30 @@ le_dec_err_t le_urlencoded_parse(le_arena_t *a, const char *s, size_t n, uint32_
     /* Split first, in one pass over the bytes (16 at a time where SSE2 is there, finding
      * every '&' and '=' at once): a flood of pairs fails before anything is decoded. */
     size_t most = LE_MIN((size_t)max_pairs, n / 2 + 1); /* non-empty segments are 1+ bytes apart */
-    seg_t *seg = le_arena_alloc(a, (most + 1) * sizeof(*seg));
-    uint32_t count = 0, start = 0, eq = UINT32_MAX;
+    split_t sp = {le_arena_alloc(a, (most + 1) * sizeof(seg_t)), 0, max_pairs, 0, UINT32_MAX};
     size_t i = 0;
-#define SEG_END(at)                                                                                \
-    do {                                                                                           \
-        if ((at) > start) {                                                                        \
-            if (count == max_pairs) return LE_DEC_TOO_MANY;                                        \
-            seg[count++] = (seg_t){start, eq == UINT32_MAX ? (uint32_t)(at) : eq, (uint32_t)(at)}; \
-        }                                                                                          \
-        start = (uint32_t)(at) + 1;                                                                \
-        eq = UINT32_MAX;                                                                           \
-    } while (0)
 #ifdef __SSE2__
     for (; i + 16 <= n; i += 16) {
-        unsigned amp = bytes_eq16(s + i, '&'), eqs = bytes_eq16(s + i, '=');
-        unsigned all = amp | eqs;
+        unsigned amp = bytes_eq16(s + i, '&'), all = amp | bytes_eq16(s + i, '=');
         while (all) {
             unsigned b = (unsigned)__builtin_ctz(all);
             all &= all - 1;
-            if (amp >> b & 1)
-                SEG_END(i + b);
-            else if (eq == UINT32_MAX)
-                eq = (uint32_t)(i + b);
+            if (!(amp >> b & 1))
+                split_eq(&sp, (uint32_t)(i + b));
+            else if (!split_end(&sp, (uint32_t)(i + b)))
+                return LE_DEC_TOO_MANY;
         }
     }
 #endif
     for (; i < n; i++) {
-        if (s[i] == '&')
-            SEG_END(i);
-        else if (s[i] == '=' && eq == UINT32_MAX)
-            eq = (uint32_t)i;
+        if (s[i] == '=')
+            split_eq(&sp, (uint32_t)i);
+        else if (s[i] == '&' && !split_end(&sp, (uint32_t)i))
+            return LE_DEC_TOO_MANY;
     }
-    SEG_END(n);
-#undef SEG_END
+    if (!split_end(&sp, (uint32_t)n)) return LE_DEC_TOO_MANY;
+    uint32_t count = sp.n;
+    const seg_t *seg = sp.seg;
     if (count == 0) return LE_DEC_OK;
 
     le_kv_t *kv = le_arena_alloc(a, count * sizeof(*kv));
