@@ -1236,19 +1236,27 @@ static void set_rule(ctx_t *x, bool fit, const le__ynode_t *it, const char *ipat
     set_when(x, fit ? W_FIT : W_BEHAVIOUR, when, ipath, &r->when, &r->nwhen);
 }
 
+/* The list at v for a setter: false (reported unless null, which means an empty list) when it
+ * is null, not a list, or longer than max. */
+static bool take_list(ctx_t *x, const le__ynode_t *v, const char *path, const char *what,
+                      size_t max) {
+    if (v->kind == LE__YSCALAR && v->null) return false;
+    if (v->kind != LE__YSEQ) {
+        report(x, v, path, "expected a list of %s", what);
+        return false;
+    }
+    if (v->n > max) {
+        report(x, v, path, "at most %zu %s", max, what);
+        return false;
+    }
+    return true;
+}
+
 static void set_rules(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
     char ipath[200];
     le_rulelist_t *l = field(x->c, d->off);
     le__free_rules(l);
-    if (v->kind == LE__YSCALAR && v->null) return;
-    if (v->kind != LE__YSEQ) {
-        report(x, v, path, "expected a list of rules");
-        return;
-    }
-    if (v->n > 1000) {
-        report(x, v, path, "at most 1000 rules");
-        return;
-    }
+    if (!take_list(x, v, path, "rules", 1000)) return;
     l->items = le_xcalloc(v->n ? v->n : 1, sizeof(*l->items));
     for (size_t i = 0; i < v->n; i++) {
         snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
@@ -1454,15 +1462,7 @@ static void set_endpoint(ctx_t *x, const le__ynode_t *it, const char *ipath, le_
 static void set_endpoints(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
     char ipath[200];
     free_endpoints(x->c, d);
-    if (v->kind == LE__YSCALAR && v->null) return;
-    if (v->kind != LE__YSEQ) {
-        report(x, v, path, "expected a list of endpoints");
-        return;
-    }
-    if (v->n > 64) {
-        report(x, v, path, "at most 64 endpoints");
-        return;
-    }
+    if (!take_list(x, v, path, "endpoints", 64)) return;
     le_endpointconf_t *eps = le_xcalloc(v->n + 1, sizeof(*eps));
     size_t n = 0;
     for (size_t i = 0; i < v->n; i++) {
@@ -1539,15 +1539,7 @@ static void set_route(ctx_t *x, const le__ynode_t *it, const char *ipath, le_rou
 static void set_routes(ctx_t *x, const directive_t *d, const le__ynode_t *v, const char *path) {
     char ipath[200];
     free_routes(x->c, d);
-    if (v->kind == LE__YSCALAR && v->null) return;
-    if (v->kind != LE__YSEQ) {
-        report(x, v, path, "expected a list of routes");
-        return;
-    }
-    if (v->n > 1000) {
-        report(x, v, path, "at most 1000 routes");
-        return;
-    }
+    if (!take_list(x, v, path, "routes", 1000)) return;
     le_routeconf_t *rs = le_xcalloc(v->n + 1, sizeof(*rs));
     size_t n = 0;
     for (size_t i = 0; i < v->n; i++) {
