@@ -185,6 +185,7 @@ static int on_message_begin(http_parser *p) {
     h->gen++;
     h->state = LE_HTTP_HEAD;
     h->url_given = false;
+    h->head_given = false;
     h->url_len = 0;
     h->header_bytes = 0;
     h->nhdrs = 0;
@@ -208,6 +209,7 @@ static int on_url(http_parser *p, const char *at, size_t n) {
 static int on_header_field(http_parser *p, const char *at, size_t n) {
     le_http_t *h = p->data;
     const le_config_t *cfg = h->cfg;
+    if (h->head_given) return 0;
     h->header_bytes += (uint32_t)n;
     if (h->header_bytes > cfg->server.limits.header_bytes)
         return refuse(h, 431, LE_C_REJ_HDR_BYTES);
@@ -231,6 +233,7 @@ static int on_header_field(http_parser *p, const char *at, size_t n) {
 
 static int on_header_value(http_parser *p, const char *at, size_t n) {
     le_http_t *h = p->data;
+    if (h->head_given) return 0;
     h->header_bytes += (uint32_t)n;
     if (h->header_bytes > h->cfg->server.limits.header_bytes)
         return refuse(h, 431, LE_C_REJ_HDR_BYTES);
@@ -297,8 +300,8 @@ static int on_headers_complete(http_parser *p) {
     /* HTTP/1.0 has no chunked framing: RFC 9112 6.1 says to treat it as faulty and close
      * the connection once the request is processed. */
     h->force_close = (p->flags & F_CHUNKED) && p->http_major == 1 && p->http_minor == 0;
-    int expect = -1;
-    for (uint32_t i = 0; i < h->nhdrs; i++) {
+    int expect = h->head_given ? h->head_expect : -1;
+    for (uint32_t i = 0; i < h->nhdrs && !h->head_given; i++) {
         /* Header names are tokens (no space before the colon); values never carry CR, LF
          * or NUL. Both are request-smuggling shapes behind a lenient proxy. */
         const le_http_hdr_t *x = &h->hdrs[i];
@@ -523,6 +526,149 @@ static bool scan_request_line(const char *data, size_t n, size_t max_target, siz
     return true;
 }
 
+/*
+ * The whole head ahead of http-parser.
+ *
+ * http-parser walks every header byte through its state machine, about 20 instructions a byte:
+ * for a pixel request's 350 bytes of User-Agent, Cookie, Referer and the like, that was the
+ * largest single cost of a request. Only five header names change what http-parser does
+ * (Content-Length, Transfer-Encoding, Connection, Proxy-Connection, Upgrade: framing and
+ * persistence); every other header it only checks and hands over. So when a read holds a
+ * request's whole head and every line of it is plainly well formed (the request line as for
+ * the target scan above with " HTTP/d.d" after the target; each header a token name, a colon,
+ * optional blanks and a value without control bytes other than HTAB, each line ended by CRLF;
+ * within the configured header limits), the head is taken here: copied into hbuf in one piece,
+ * its headers recorded and checked as on_headers_complete would check them, and http-parser is
+ * fed only "METHOD / HTTP/d.d", the framing header lines as they came, and the empty line. It
+ * parses method, version and framing exactly as before and goes on with the body as before.
+ * Anything else (a control byte, obs-fold, a space before a colon, a bare LF, a head split
+ * across reads, a limit passed) takes the ordinary path, which then decides, so no input is
+ * treated differently from how http-parser alone would treat it.
+ */
+
+#define HEAD_FRAMING_ROOM 1024 /* bytes of framing header lines forwarded; more: ordinary path */
+
+/* Length of the leading run of bytes a header value may hold: anything but a control byte
+ * (other than HTAB) or DEL. Bytes >= 0x80 (obs-text) are allowed, as http-parser allows them. */
+static size_t value_run(const unsigned char *p, size_t n) {
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i c1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f), tab = _mm_set1_epi8('\t');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v); /* v <= 0x1f, unsigned */
+        ctl = _mm_andnot_si128(_mm_cmpeq_epi8(v, tab), ctl);
+        ctl = _mm_or_si128(ctl, _mm_cmpeq_epi8(v, del));
+        unsigned m = (unsigned)_mm_movemask_epi8(ctl);
+        if (m) return i + (size_t)__builtin_ctz(m);
+    }
+#endif
+    for (; i < n; i++)
+        if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f) return i;
+    return n;
+}
+
+/* Is the header name one of those http-parser acts on? */
+static bool is_framing_name(const char *nm, size_t n) {
+    le_str_t s = {nm, n};
+    switch (n) {
+        case 7:
+            return le_str_ieq(s, "upgrade");
+        case 10:
+            return le_str_ieq(s, "connection");
+        case 14:
+            return le_str_ieq(s, "content-length");
+        case 16:
+            return le_str_ieq(s, "proxy-connection");
+        case 17:
+            return le_str_ieq(s, "transfer-encoding");
+        default:
+            return false;
+    }
+}
+
+static bool execute(le_http_t *h, const char *data, size_t n);
+
+/* Take a whole head from data[0..n) when it qualifies (see above): returns the bytes it used,
+ * 0 when the ordinary path must read this request. Called only between requests. */
+static size_t head_scan(le_http_t *h, const char *data, size_t n) {
+    const le_config_t *cfg = h->cfg;
+    const uint32_t max_count = cfg->server.limits.header_count;
+    const size_t max_bytes = cfg->server.limits.header_bytes;
+    size_t sp, end;
+    if (!scan_request_line(data, n, cfg->server.limits.request_line, &sp, &end)) return 0;
+    /* " HTTP/d.d\r\n": what http-parser reads after the target */
+    const char *v = data + end;
+    if (n - end < 11 || memcmp(v, " HTTP/", 6) != 0 || v[6] < '0' || v[6] > '9' || v[7] != '.' ||
+        v[8] < '0' || v[8] > '9' || v[9] != '\r' || v[10] != '\n')
+        return 0;
+    const size_t hstart = end + 11;
+    size_t p = hstart, bytes = 0, framing = 0;
+    uint32_t nh = 0;
+    int32_t expect = -1;
+    char synth[11 + HEAD_FRAMING_ROOM + 2];
+    memcpy(synth, v, 11);
+    size_t slen = 11;
+    for (;;) {
+        if (n - p < 2) return 0;
+        if (data[p] == '\r') {
+            if (data[p + 1] != '\n') return 0;
+            p += 2;
+            break;
+        }
+        size_t q = p;
+        while (q < n && is_tchar((unsigned char)data[q])) q++;
+        if (q == p || q == n || data[q] != ':') return 0;
+        size_t nlen = q - p;
+        for (q++; q < n && (data[q] == ' ' || data[q] == '\t'); q++) {}
+        size_t e = q + value_run((const unsigned char *)data + q, n - q);
+        if (n - e < 2 || data[e] != '\r' || data[e + 1] != '\n') return 0;
+        bytes += nlen + (e - q);
+        if (nh >= max_count || bytes > max_bytes) return 0; /* the ordinary path refuses it */
+        if (nh == h->hdrs_cap) {
+            h->hdrs_cap = h->hdrs_cap ? h->hdrs_cap * 2 : 16;
+            h->hdrs = le_xrealloc(h->hdrs, h->hdrs_cap * sizeof(*h->hdrs));
+        }
+        /* offsets from hstart for now: hbuf is filled once the head is known to qualify */
+        h->hdrs[nh] = (le_http_hdr_t){(uint32_t)(p - hstart), (uint32_t)nlen,
+                                      (uint32_t)(q - hstart), (uint32_t)(e - q)};
+        if (nlen == 6 && le_str_ieq((le_str_t){data + p, 6}, "expect")) expect = (int32_t)nh;
+        if (is_framing_name(data + p, nlen)) {
+            size_t line = e + 2 - p;
+            if (line > HEAD_FRAMING_ROOM - framing) return 0;
+            memcpy(synth + slen, data + p, line);
+            slen += line;
+            framing += line;
+        }
+        nh++;
+        p = e + 2;
+    }
+    memcpy(synth + slen, "\r\n", 2);
+    slen += 2;
+
+    /* "METHOD /" begins the message (on_message_begin resets hbuf and the header list). */
+    char line[18];
+    memcpy(line, data, sp + 2);
+    if (!execute(h, line, sp + 2)) return p;
+    uint32_t url_len = (uint32_t)(end - sp - 1);
+    le_buf_reset(&h->hbuf);
+    le_buf_reserve(&h->hbuf, url_len + (p - hstart));
+    le_buf_append(&h->hbuf, data + sp + 1, url_len);
+    le_buf_append(&h->hbuf, data + hstart, p - hstart);
+    for (uint32_t i = 0; i < nh; i++) {
+        h->hdrs[i].name_off += url_len;
+        h->hdrs[i].val_off += url_len;
+    }
+    h->nhdrs = nh;
+    h->url_len = url_len;
+    h->url_given = true;
+    h->head_given = true;
+    h->head_expect = expect;
+    h->header_bytes = (uint32_t)bytes;
+    (void)execute(h, synth, slen);
+    return p;
+}
+
 /* Feed http-parser; false when it stopped on an error (answered here). */
 static bool execute(le_http_t *h, const char *data, size_t n) {
     h->feed_end = data + n;
@@ -549,7 +695,24 @@ static bool execute(le_http_t *h, const char *data, size_t n) {
     return false;
 }
 
+/* An Upgrade or CONNECT request ends HTTP/1.1 on this connection: the request was answered
+ * normally; we do not switch protocols. True when that happened. */
+static bool upgraded(le_http_t *h) {
+    if (!h->parser.upgrade || h->state == LE_HTTP_CLOSING) return false;
+    h->close = true;
+    h->state = LE_HTTP_CLOSING;
+    return true;
+}
+
 void le_http_feed(le_http_t *h, const char *data, size_t n) {
+    /* Whole heads first, as many as this read holds (pipelining). */
+    while (n && h->state == LE_HTTP_IDLE && !h->no_head_scan) {
+        size_t used = head_scan(h, data, n);
+        if (!used) break;
+        data += used;
+        n -= used;
+        if (upgraded(h)) return;
+    }
     if (h->state == LE_HTTP_CLOSING || n == 0) return;
     size_t sp, end;
     if (h->state == LE_HTTP_IDLE && !h->no_target_scan &&
@@ -565,14 +728,7 @@ void le_http_feed(le_http_t *h, const char *data, size_t n) {
         data += end;
         n -= end;
     }
-    if (execute(h, data, n)) {
-        /* An Upgrade or CONNECT request ends HTTP/1.1 on this connection: the
-         * request was answered normally; we do not switch protocols. */
-        if (h->parser.upgrade && h->state != LE_HTTP_CLOSING) {
-            h->close = true;
-            h->state = LE_HTTP_CLOSING;
-        }
-    }
+    if (execute(h, data, n)) (void)upgraded(h);
 }
 
 bool le_http_eof(le_http_t *h) {

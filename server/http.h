@@ -46,6 +46,7 @@ typedef struct {
     bool force_close;       /* close after this request whatever it asked for */
     bool close;             /* close once out is written */
     bool no_target_scan;    /* tests: always let http-parser read the request target */
+    bool no_head_scan;      /* tests: never take a whole head ahead of http-parser */
     le_buf_t out;           /* response bytes for the owner to write */
 
     /* request being received */
@@ -55,7 +56,10 @@ typedef struct {
     bool skip_body;        /* rejected: ignore the rest */
     uint16_t error_status; /* set by a callback that refuses the request */
     le_counter_t error_counter;
-    bool url_given; /* the target was scanned ahead of http-parser; ignore on_url */
+    bool url_given;      /* the target was scanned ahead of http-parser; ignore on_url */
+    bool head_given;     /* the whole head was scanned ahead of http-parser (hdrs are filled and
+                        checked); ignore its header callbacks */
+    int32_t head_expect; /* with head_given: the index of the Expect header, or -1 */
     uint32_t url_len;
     uint32_t path_len;  /* target split once, at the end of the headers */
     uint32_t query_off; /* query_len bytes at hbuf.data + query_off, without '?' */

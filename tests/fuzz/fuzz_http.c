@@ -7,8 +7,10 @@
  * in two reads, so that callbacks delivering data in pieces are exercised.
  * Invariants checked: the engine never asks to keep going after it decided
  * to close, and every response it wrote starts with a status line. Each input
- * runs twice, with and without the request-target scan ahead of http-parser
- * (http.c); both runs must answer with the same statuses and the same close.
+ * runs three times: with the whole-head and request-target scans ahead of
+ * http-parser (http.c), with the target scan only, and with http-parser alone;
+ * all three must answer with the same statuses and the same close, and count
+ * the same requests, refusals and events.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,13 +48,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (le_config_load_string("fuzz", yaml, sizeof(yaml) - 1, &cfg, &errs) != 0) abort();
         le_buf_free(&errs);
     }
-    char seen[2][256];
-    bool closed[2];
-    for (int run = 0; run < 2; run++) {
+    enum { RUNS = 3 };
+    char seen[RUNS][256];
+    bool closed[RUNS];
+    uint64_t counted[RUNS][LE_C__COUNT];
+    for (int run = 0; run < RUNS; run++) {
         static le_http_t h;
         le_ip_t peer = {AF_INET, {127, 0, 0, 1}};
+        uint64_t before[LE_C__COUNT];
+        for (int k = 0; k < LE_C__COUNT; k++) before[k] = atomic_load(&metrics.c[k]);
         le_http_init(&h, cfg, &router, "Date: Thu, 26 Nov 2026 17:26:01 GMT\r\n", &peer);
-        h.no_target_scan = run == 1;
+        h.no_head_scan = run >= 1;
+        h.no_target_scan = run == 2;
         size_t cut = size ? (size_t)data[0] % (size + 1) : 0;
         le_http_feed(&h, (const char *)data, cut);
         le_http_feed(&h, (const char *)data + cut, size - cut);
@@ -61,7 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         closed[run] = h.close;
         le_http_eof(&h);
         le_http_free(&h);
+        for (int k = 0; k < LE_C__COUNT; k++)
+            counted[run][k] = atomic_load(&metrics.c[k]) - before[k];
     }
-    if (strcmp(seen[0], seen[1]) != 0 || closed[0] != closed[1]) abort();
+    for (int run = 1; run < RUNS; run++)
+        if (strcmp(seen[0], seen[run]) != 0 || closed[0] != closed[run] ||
+            memcmp(counted[0], counted[run], sizeof(counted[0])) != 0)
+            abort();
     return 0;
 }
