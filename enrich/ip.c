@@ -58,12 +58,14 @@ int le_ip_parse(le_str_t s, le_ip_t *out) {
     }
     memcpy(tmp, s.ptr, s.len);
     tmp[s.len] = '\0';
-    if (inet_pton(AF_INET6, tmp, out->addr) == 1) {
+    /* Every IPv6 text form has a colon; without one, only IPv4 is worth trying. */
+    bool colons = memchr(tmp, ':', s.len) != NULL;
+    if (colons && inet_pton(AF_INET6, tmp, out->addr) == 1) {
         out->family = AF_INET6;
         fold_mapped(out);
         return 0;
     }
-    char *colon = strchr(tmp, ':'); /* IPv4 with a port */
+    char *colon = colons ? strchr(tmp, ':') : NULL; /* IPv4 with a port */
     if (colon) {
         if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
             strlen(colon + 1) > 5)

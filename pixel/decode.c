@@ -126,34 +126,45 @@ bool le_utf8_valid(const char *s, size_t n) {
     return st.need == 0;
 }
 
-le_dec_err_t le_pct_decode(le_arena_t *a, const char *s, size_t n, bool plus_space,
-                           bool allow_newline, le_str_t *out) {
-    /* Decoding never grows the input, so one allocation of n + 1 suffices. */
-    char *o = le_arena_alloc(a, n + 1);
+/* Output room decode() needs for n input bytes: it may store a whole vector past the last byte
+ * it keeps, and the NUL. */
+#define DECODE_ROOM(n) ((n) + 16 + 1)
+
+/*
+ * Percent-decode s[0..n) into o (DECODE_ROOM(n) bytes), NUL-terminated; *len gets the decoded
+ * length. readable >= n is how many bytes from s may be read: where the caller knows the input
+ * goes on (a pair inside a query string), the vector loop covers a short key or value in one
+ * 16-byte step instead of a byte at a time, looking at no more than those bytes.
+ */
+static le_dec_err_t decode(const char *s, size_t n, size_t readable, bool plus_space,
+                           bool allow_newline, char *o, size_t *len) {
     size_t j = 0;
     utf8_st st;
     utf8_init(&st, allow_newline);
-    *out = LE_STR_NULL;
     for (size_t i = 0; i < n;) {
 #ifdef __SSE2__
         /* Runs of plain printable ASCII (most of a URL) are copied 16 bytes at a time. */
         if (st.need == 0) {
             const __m128i sp = _mm_set1_epi8(0x1F), del = _mm_set1_epi8(0x7F);
             const __m128i pct = _mm_set1_epi8('%'), plus = _mm_set1_epi8('+');
-            while (n - i >= 16) {
+            while (i < n && readable - i >= 16) {
                 __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
                 __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, sp), _mm_cmplt_epi8(v, del));
                 __m128i esc = _mm_or_si128(_mm_cmpeq_epi8(v, pct), _mm_cmpeq_epi8(v, plus));
                 unsigned plain = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(esc, ok));
-                /* all 16 stored: j <= i, so they fit, and what follows the plain run is
-                 * overwritten next */
+                size_t left = n - i;
+                unsigned valid = left >= 16 ? 0xffffu : (1u << left) - 1u;
+                /* all 16 stored: j <= i, so they fit in DECODE_ROOM, and what follows the
+                 * plain run is overwritten next (or is past the end) */
                 _mm_storeu_si128((__m128i *)(void *)(o + j), v);
-                if (plain == 0xffffu) {
-                    i += 16;
-                    j += 16;
+                unsigned stop = ~plain & valid;
+                if (!stop) {
+                    size_t step = left >= 16 ? 16 : left;
+                    i += step;
+                    j += step;
                     continue;
                 }
-                size_t k = (size_t)__builtin_ctz(plain ^ 0xffffu);
+                size_t k = (size_t)__builtin_ctz(stop);
                 i += k;
                 j += k;
                 /* The usual escapes of a URL ("%3A%2F%2F", "+") decode to printable ASCII:
@@ -198,8 +209,18 @@ le_dec_err_t le_pct_decode(le_arena_t *a, const char *s, size_t n, bool plus_spa
     }
     if (st.need) return LE_DEC_BAD_UTF8;
     o[j] = '\0';
-    *out = (le_str_t){o, j};
+    *len = j;
     return LE_DEC_OK;
+}
+
+le_dec_err_t le_pct_decode(le_arena_t *a, const char *s, size_t n, bool plus_space,
+                           bool allow_newline, le_str_t *out) {
+    char *o = le_arena_alloc(a, DECODE_ROOM(n));
+    size_t len;
+    *out = LE_STR_NULL;
+    le_dec_err_t rc = decode(s, n, n, plus_space, allow_newline, o, &len);
+    if (rc == LE_DEC_OK) *out = (le_str_t){o, len};
+    return rc;
 }
 
 bool le_kvlist_get(const le_kvlist_t *l, const char *key, le_str_t *val) {
@@ -282,16 +303,26 @@ le_dec_err_t le_urlencoded_parse(le_arena_t *a, const char *s, size_t n, uint32_
     const seg_t *seg = sp.seg;
     if (count == 0) return LE_DEC_OK;
 
+    /* One block for every decoded key and value: decoding never grows a string, each takes
+     * its length and a NUL, and the last one the vector slack (DECODE_ROOM). The pairs are
+     * read with the rest of s as readable. */
     le_kv_t *kv = le_arena_alloc(a, count * sizeof(*kv));
+    char *o = le_arena_alloc(a, DECODE_ROOM(n + 2 * (size_t)count));
     for (uint32_t k = 0; k < count; k++) {
         const seg_t *g = &seg[k];
-        const char *v = s + (g->eq < g->end ? g->eq + 1 : g->end);
-        le_dec_err_t rc = le_pct_decode(a, s + g->start, g->eq - g->start, true, false, &kv[k].key);
-        if (rc == LE_DEC_OK && kv[k].key.len > max_value) rc = LE_DEC_TOO_LONG;
-        if (rc == LE_DEC_OK)
-            rc = le_pct_decode(a, v, (size_t)(s + g->end - v), true, allow_newline, &kv[k].val);
-        if (rc == LE_DEC_OK && kv[k].val.len > max_value) rc = LE_DEC_TOO_LONG;
+        const char *key = s + g->start, *v = s + (g->eq < g->end ? g->eq + 1 : g->end);
+        size_t klen, vlen;
+        le_dec_err_t rc = decode(key, g->eq - g->start, n - g->start, true, false, o, &klen);
+        if (rc == LE_DEC_OK && klen > max_value) rc = LE_DEC_TOO_LONG;
         if (rc != LE_DEC_OK) return rc;
+        kv[k].key = (le_str_t){o, klen};
+        o += klen + 1;
+        rc =
+            decode(v, (size_t)(s + g->end - v), (size_t)(s + n - v), true, allow_newline, o, &vlen);
+        if (rc == LE_DEC_OK && vlen > max_value) rc = LE_DEC_TOO_LONG;
+        if (rc != LE_DEC_OK) return rc;
+        kv[k].val = (le_str_t){o, vlen};
+        o += vlen + 1;
     }
     *out = (le_kvlist_t){kv, count};
     return LE_DEC_OK;

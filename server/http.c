@@ -252,10 +252,17 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
     return 0;
 }
 
-/* RFC 9110 token characters (ALPHA, DIGIT and "!#$%&'*+-.^_`|~"), as a bitmap over ASCII. */
+/* RFC 9110 token characters (ALPHA, DIGIT and "!#$%&'*+-.^_`|~"), as a table: one load a byte
+ * in the loops over header names. */
+static const bool tchar[256] = {
+    ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['!'] = true,  ['#'] = true,
+    ['$'] = true,         ['%'] = true,         ['&'] = true,         ['\''] = true, ['*'] = true,
+    ['+'] = true,         ['-'] = true,         ['.'] = true,         ['^'] = true,  ['_'] = true,
+    ['`'] = true,         ['|'] = true,         ['~'] = true,
+};
+
 static inline bool is_tchar(unsigned char ch) {
-    static const uint64_t map[2] = {0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull};
-    return ch < 128 && ((map[ch >> 6] >> (ch & 63)) & 1);
+    return tchar[ch];
 }
 
 static uint8_t method_of(unsigned m) {

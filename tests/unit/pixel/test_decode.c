@@ -281,16 +281,28 @@ static void assert_kv(const le_kvlist_t *l, uint32_t i, const char *k, const cha
 }
 
 /* The splitter against a plain one on every string of a small alphabet, at lengths that put
- * '&' and '=' on both sides of the 16-byte blocks the splitter reads at once. */
+ * '&' and '=' on both sides of the 16-byte blocks the splitter reads at once. The reference
+ * decodes each part on its own (le_pct_decode, which reads no byte past a part); the parser
+ * decodes them all into one block, reading a part's neighbours in its vector steps. The
+ * alphabet makes escapes ("%41", "%2"), UTF-8 (and broken UTF-8) and control bytes. */
 static void test_urlencoded_split_matches_reference(void **state) {
     (void)state;
-    static const char alpha[] = "a=&%2+b";
+    static const char *const tok[] = {"a", "b", "=", "&", "+", "%41", "%2f", "%C3%A4", "\xc3\xa4",
+                                      "aaaaaaa", "=&", "&&",
+                                      /* and, rarely, bad ones */
+                                      "%2", "\x01", "\xa4"};
+    const size_t ntok = sizeof(tok) / sizeof(tok[0]);
     unsigned seed = 11;
     for (int round = 0; round < 20000; round++) {
         char s[80];
-        size_t n = (size_t)((seed = seed * 1103515245u + 12345u) >> 16) % sizeof(s);
-        for (size_t i = 0; i < n; i++)
-            s[i] = alpha[((seed = seed * 1103515245u + 12345u) >> 16) % (sizeof(alpha) - 1)];
+        size_t n = 0, want_len = (size_t)((seed = seed * 1103515245u + 12345u) >> 16) % 72;
+        while (n < want_len) {
+            unsigned r = (seed = seed * 1103515245u + 12345u) >> 16;
+            size_t t = r % 64 == 0 ? ntok - 1 - r / 64 % 3 : r % (ntok - 3);
+            size_t len = strlen(tok[t]);
+            memcpy(s + n, tok[t], len);
+            n += len;
+        }
         uint32_t max_pairs = round % 7 == 0 ? 3 : 64;
         /* the reference: split by hand, decode each part */
         le_kv_t want[80];
@@ -324,6 +336,8 @@ static void test_urlencoded_split_matches_reference(void **state) {
         if (rc != LE_DEC_OK) continue;
         assert_int_equal(got.n, nw);
         for (uint32_t k = 0; k < nw; k++) {
+            assert_int_equal(got.kv[k].key.ptr[got.kv[k].key.len], '\0');
+            assert_int_equal(got.kv[k].val.ptr[got.kv[k].val.len], '\0');
             assert_int_equal(got.kv[k].key.len, want[k].key.len);
             assert_memory_equal(got.kv[k].key.ptr, want[k].key.ptr, want[k].key.len);
             assert_int_equal(got.kv[k].val.len, want[k].val.len);
