@@ -82,6 +82,7 @@ START_TIMEOUT_S=15 # per server, to accept connections
 STOP_TIMEOUT_S=60  # leadedge's drain after SIGTERM
 EVENTS_TIMEOUT_S=600
 SETTLE_TIMEOUT_S=60 # for leadedge to go idle before a measured run
+CLK_TCK=$(getconf CLK_TCK)
 
 # The request: a realistic page view from a consenting visitor with a cookie, ~600 bytes.
 PIXEL_PATH='/p.gif?e=pv&url=https%3A%2F%2Fwww.example.com%2Fpricing%3Futm_source%3Dnewsletter%26utm_medium%3Demail&ref=https%3A%2F%2Fwww.example.com%2Fproducts%2Fwidget&t=Pricing%20%E2%80%93%20Example%20GmbH&vid=0123456789abcdef0123456789abcdef&ts=1764175561123&consent=1&p.plan=enterprise'
@@ -417,10 +418,18 @@ to_ms() {
     }'
 }
 
-# Run wrk against a target; sets RPS, P99_MS, DONE (completed requests), NON2XX, SOCKERR.
+# CPU time (user + system, all threads) a process has used so far, in clock ticks.
+cpu_ticks() { # pid
+    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# Run wrk against a target; sets RPS, P99_MS, DONE (completed requests), NON2XX, SOCKERR,
+# CPU_US (the server's CPU time per answered request, in microseconds: from the start of the run
+# until the server is idle again, so the scorer's catching up after the run counts too) and BUSY
+# (the share of its core it used while wrk ran, in percent).
 RUN_NO=0
 run_wrk() { # target seconds label
-    local target=$1 secs=$2 label=$3 port pid out wpid rc=0 p99
+    local target=$1 secs=$2 label=$3 port pid out wpid rc=0 p99 t0 t1 t2
     port=$(port_of "$target")
     pid=$(pid_of "$target")
     RUN_NO=$((RUN_NO + 1))
@@ -433,12 +442,16 @@ run_wrk() { # target seconds label
     else
         script=("http://127.0.0.1:$port$PIXEL_PATH")
     fi
+    t0=$(cpu_ticks "$pid")
     taskset -c "$LOAD_CPU" "$WRK_BIN" -t1 "-c$CONNECTIONS" "-d${secs}s" --latency "${hargs[@]}" \
         "${script[@]}" >"$out" 2>&1 &
     wpid=$!
     PIDS+=("$wpid")
     wait "$wpid" || rc=$?
     forget_pid "$wpid"
+    t1=$(cpu_ticks "$pid")
+    settle
+    t2=$(cpu_ticks "$pid")
     if ! alive "$pid"; then
         show_log "$(logfile_of "$target")"
         die "$target died under load ($label run)"
@@ -453,6 +466,9 @@ run_wrk() { # target seconds label
         die "wrk against $target failed (exit $rc) or printed no Requests/sec / 99% line"
     fi
     P99_MS=$(to_ms "$p99")
+    read -r CPU_US BUSY < <(awk -v d="$((t2 - t0))" -v r="$((t1 - t0))" -v hz="$CLK_TCK" \
+        -v n="$DONE" -v s="$secs" \
+        'BEGIN { printf "%.3f %.0f\n", (n > 0) ? d / hz * 1e6 / n : 0, 100 * r / hz / s }')
     NON2XX=${NON2XX:-0}
     if [ "$target" != nginx ]; then SENT_OF[$target]=$((${SENT_OF[$target]} + DONE)); fi
 }
@@ -523,14 +539,15 @@ if [ "$WARMUP_SECONDS" -gt 0 ]; then
     done
 fi
 
-declare -A SAMPLES=()   # target -> "rps p99;rps p99;..."
+declare -A SAMPLES=()   # target -> "rps p99 cpu_us busy;..."
 declare -A PROBLEMS=()  # target -> non-2xx / socket error notes
 for ((round = 1; round <= ROUNDS; round++)); do
     for t in "${TARGETS[@]}"; do
         settle
         run_wrk "$t" "$BENCH_SECONDS" "round$round"
-        SAMPLES[$t]+="$RPS $P99_MS;"
-        printf 'round %d  %-*s %12.0f req/s   p99 %8.3f ms\n' "$round" $((NAME_W + 1)) "$t" "$RPS" "$P99_MS"
+        SAMPLES[$t]+="$RPS $P99_MS $CPU_US $BUSY;"
+        printf 'round %d  %-*s %12.0f req/s   p99 %8.3f ms   %7.2f us CPU/req   core %3d%% busy\n' \
+            "$round" $((NAME_W + 1)) "$t" "$RPS" "$P99_MS" "$CPU_US" "$BUSY"
         if [ "$NON2XX" != 0 ]; then PROBLEMS[$t]+="round $round: $NON2XX non-2xx responses; "; fi
         if [ -n "$SOCKERR" ]; then PROBLEMS[$t]+="round $round: socket errors: $SOCKERR; "; fi
     done
@@ -568,31 +585,42 @@ if [ "$want_nginx" = 1 ]; then stop_pid "$NGINX_PID" TERM 10; fi
 
 # --- report ---------------------------------------------------------------------------------
 
-summary() { # target -> "RPS P99" per BENCH_PICK
+# target -> "RPS P99 CPU_US BUSY": req/s and p99 per BENCH_PICK (best: the run with the most
+# req/s); CPU per request is the median over the runs, busy the lowest.
+summary() {
     python3 - "$BENCH_PICK" "${SAMPLES[$1]}" <<'EOF'
 import statistics, sys
 pick, raw = sys.argv[1], sys.argv[2]
 runs = [tuple(map(float, s.split())) for s in raw.split(";") if s.strip()]
 if pick == "best":
-    rps, p99 = max(runs)
+    rps, p99, _, _ = max(runs)
 else:
-    rps = statistics.median(r for r, _ in runs)
-    p99 = statistics.median(p for _, p in runs)
-print(f"{rps:.0f} {p99:.3f}")
+    rps = statistics.median(r[0] for r in runs)
+    p99 = statistics.median(r[1] for r in runs)
+cpu = statistics.median(r[2] for r in runs)
+busy = min(r[3] for r in runs)
+print(f"{rps:.0f} {p99:.3f} {cpu:.3f} {busy:.0f}")
 EOF
 }
 
 echo
-printf '| %-*s |      req/s |   p99 ms |\n' "$NAME_W" target
-printf '|%s|-----------:|---------:|\n' "$(printf '%*s' $((NAME_W + 2)) '' | tr ' ' -)"
+printf '| %-*s |      req/s |   p99 ms | us CPU/req | core busy |\n' "$NAME_W" target
+printf '|%s|-----------:|---------:|-----------:|----------:|\n' "$(printf '%*s' $((NAME_W + 2)) '' | tr ' ' -)"
 declare -A PICKED=()
+UNSATURATED=""
 for t in "${TARGETS[@]}"; do
     [ -n "${PICKED[$t]:-}" ] && continue
     PICKED[$t]=$(summary "$t")
-    read -r rps p99 <<<"${PICKED[$t]}"
-    printf '| %-*s | %10s | %8s |\n' "$NAME_W" "$t" "$rps" "$p99"
+    read -r rps p99 cpu busy <<<"${PICKED[$t]}"
+    printf '| %-*s | %10s | %8s | %10s | %8s%% |\n' "$NAME_W" "$t" "$rps" "$p99" "$cpu" "$busy"
+    [ "$busy" -ge 90 ] || UNSATURATED+=" $t"
 done
-echo "($BENCH_PICK of $ROUNDS runs of ${BENCH_SECONDS}s; p99 at saturation with $CONNECTIONS connections)"
+echo "($BENCH_PICK of $ROUNDS runs of ${BENCH_SECONDS}s; p99 at saturation with $CONNECTIONS connections;"
+echo " CPU per request: the server process's user + system time over the run, all threads, median)"
+if [ -n "$UNSATURATED" ]; then
+    echo "WARNING:$UNSATURATED used under 90% of its core in some run: wrk on CPU $LOAD_CPU was the"
+    echo "         limit there, so req/s understates that server; compare CPU per request instead"
+fi
 
 for t in "${!PROBLEMS[@]}"; do echo "WARNING: $t: ${PROBLEMS[$t]}"; done
 
@@ -601,9 +629,13 @@ if [ "$want_nginx" = 1 ] && [ -n "${PICKED[leadedge]:-}" ]; then
     read -r rps_l _ <<<"${PICKED[leadedge]}"
     ratio=$(awk -v l="$rps_l" -v n="$rps_n" 'BEGIN { printf "%.3f", (n > 0) ? l / n : 0 }')
     verdict=$(awk -v r="$ratio" -v g="$GOAL" 'BEGIN { print (r >= g) ? "PASS" : "BELOW" }')
+    read -r _ _ cpu_n _ <<<"${PICKED[nginx]}"
+    read -r _ _ cpu_l _ <<<"${PICKED[leadedge]}"
+    cost=$(awk -v l="$cpu_l" -v n="$cpu_n" 'BEGIN { printf "%.3f", (l > 0) ? n / l : 0 }')
     echo
     echo "ratio leadedge/nginx: $ratio"
     echo "$verdict: goal >= ${GOAL}x nginx empty_gif (DESIGN.md §5)"
+    echo "CPU cost ratio (nginx us/req / leadedge us/req, the req/s one core would give each): $cost"
 fi
 
 if [ -n "${PICKED[leadedge]:-}" ] && [ -n "${PICKED[leadedge-off]:-}" ]; then
