@@ -70,12 +70,12 @@ class Sockets(h.ServerTestCase):
         return active
 
     def test_pipelined_megabytes_without_reading_arrive_in_order(self):
-        """600 requests (/t.js, /healthz, a pixel, in turn: several MiB of answers) sent before
+        """Requests (/t.js, /healthz, a pixel, in turn: several MiB of answers) sent before
         reading any, on a socket with a small receive buffer; then all are read."""
         js = self.server.get("/t.js").body
         self.assertGreater(len(js), 1000)
         base = "https://order.test/" + uuid.uuid4().hex + "/"
-        n = 200
+        n = (3 << 20) // len(js) + 50  # enough for 3 MiB of scripts, whatever their size
         reqs = []
         for i in range(n):
             reqs += [h.build_request("GET", "/t.js"), h.build_request("GET", "/healthz"),
