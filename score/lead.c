@@ -56,8 +56,10 @@ size_t le_lead_behaviour(le_lead_t *l, le_rules_t *r, const le_event_t *ev, doub
     le_lead_decay(l, now, half_life_s);
     uint16_t day = utc_day(ev->time_ms);
     size_t n = 0, nr = le_rules_count(r, LE_RULES_BEHAVIOUR);
-    for (size_t i = 0; i < nr && i <= UINT16_MAX; i++) {
-        if (!le_rules_behaviour_match(r, i, ev)) continue;
+    le_rules_event_t cx; /* the event prepared once for all the rules */
+    le_rules_event_init(&cx, r, ev);
+    for (size_t i = le_rules_behaviour_next(r, 0, &cx); i < nr && i <= UINT16_MAX;
+         i = le_rules_behaviour_next(r, i + 1, &cx)) {
         const le_ruleconf_t *conf = le_rules_get(r, LE_RULES_BEHAVIOUR, i);
         le_part_t *p = find_part(l, LE_RULES_BEHAVIOUR, (uint16_t)i);
         if (p && conf->once && p->times) continue;
@@ -72,6 +74,7 @@ size_t le_lead_behaviour(le_lead_t *l, le_rules_t *r, const le_event_t *ev, doub
         if (n < max) fired[n] = (le_fired_t){LE_RULES_BEHAVIOUR, (uint16_t)i, conf->points};
         n++;
     }
+    le_rules_event_done(&cx);
     return n;
 }
 

@@ -243,6 +243,22 @@ static void make_value(int op, char *out, size_t cap) {
     out[n] = '\0';
 }
 
+/* Rule sets like a site's: most conditions runs between '*' on the URL and the referrer, so
+ * that several rules share a field's one-pass search. */
+static bool url_runs;
+
+/* "*run*", the run one or two words without a glob's special characters. */
+static void make_run(char *out, size_t cap) {
+    size_t n = 0;
+    out[n++] = '*';
+    unsigned k = 1 + (rnd(3) == 0);
+    for (unsigned i = 0; i < k; i++) word(out, &n, cap - 2);
+    for (size_t j = 1; j < n; j++)
+        if (out[j] == '?' || out[j] == '[' || out[j] == '*' || out[j] == '\\') out[j] = 'q';
+    out[n++] = '*';
+    out[n] = '\0';
+}
+
 static const char *const patterns[] = {"^https?://", "pric(e|ing)", "[0-9]{4}$", "e.?mail", "%"};
 
 /* YAML for rules[0..n), filled in at random, with the reference's copy of each. */
@@ -256,7 +272,7 @@ static void make_rules(rrule_t *rr, size_t n, le_buf_t *yml) {
         le_buf_printf(yml, "      - name: r%zu\n        points: 1\n        when:\n", i);
         for (size_t j = 0; j < r->n; j++) {
             rcond_t *c = &r->c[j];
-            do c->f = (int)rnd(NFIELDS);
+            do c->f = url_runs && rnd(4) ? (rnd(3) ? F_URL : F_REF) : (int)rnd(NFIELDS);
             while (used[c->f] && c->f != F_PROP);
             used[c->f] = true;
             if (c->f == F_PROP) {
@@ -275,6 +291,7 @@ static void make_rules(rrule_t *rr, size_t n, le_buf_t *yml) {
             }
             unsigned o = rnd(20);
             c->op = o < 8 ? OP_EQ : o < 19 ? OP_GLOB : OP_REGEX;
+            if (url_runs && (c->f == F_URL || c->f == F_REF) && o < 16) c->op = OP_GLOB;
             c->nv = 1 + rnd(3);
             if (c->op == OP_REGEX) {
                 le_buf_printf(yml, "{regex: [");
@@ -295,7 +312,11 @@ static void make_rules(rrule_t *rr, size_t n, le_buf_t *yml) {
             le_buf_printf(yml, "[");
             for (size_t k = 0; k < c->nv; k++) {
                 char v[64];
-                make_value(c->op == OP_GLOB && (k == 0 || rnd(2)) ? OP_GLOB : OP_EQ, v, sizeof(v));
+                if (url_runs && c->op == OP_GLOB && rnd(5))
+                    make_run(v, sizeof(v));
+                else
+                    make_value(c->op == OP_GLOB && (k == 0 || rnd(2)) ? OP_GLOB : OP_EQ, v,
+                               sizeof(v));
                 glob |= strpbrk(v, "*?[") != NULL;
                 c->v[k] = strdup(v);
                 le_buf_printf(yml, "%s\"", k ? ", " : "");
@@ -439,9 +460,17 @@ static void test_random_rules(void **state) {
     check_rule_sets(400, 300);
 }
 
+static void test_random_url_rules(void **state) {
+    (void)state;
+    url_runs = true;
+    check_rule_sets(300, 300);
+    url_runs = false;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_rules),
+        cmocka_unit_test(test_random_url_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
