@@ -409,10 +409,24 @@ typedef struct {
     uint32_t n;    /* string/bin/ext length, array/map count */
 } tok_t;
 
+/* The n-byte (1, 2, 4 or 8) big-endian integer at p: one load and a byte swap. */
 static inline uint64_t be(const uint8_t *p, unsigned n) {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++) v = v << 8 | p[i];
-    return v;
+    uint16_t v2;
+    uint32_t v4;
+    uint64_t v8;
+    switch (n) {
+        case 1:
+            return p[0];
+        case 2:
+            memcpy(&v2, p, 2);
+            return __builtin_bswap16(v2);
+        case 4:
+            memcpy(&v4, p, 4);
+            return __builtin_bswap32(v4);
+        default:
+            memcpy(&v8, p, 8);
+            return __builtin_bswap64(v8);
+    }
 }
 
 /* Take n bytes: the big-endian integer they hold. */
@@ -553,15 +567,27 @@ static int skip(cur_t *c) {
     return 0;
 }
 
-static int get_str(cur_t *c, le_str_t *s) {
-    /* a fixstr, what most strings are, without going through next() */
-    if (LE_LIKELY(c->p < c->end && (*c->p & 0xe0) == 0xa0)) {
-        size_t n = *c->p & 0x1fu;
-        if ((size_t)(c->end - c->p) - 1 < n) return LE_ECORRUPT;
-        s->ptr = (const char *)c->p + 1;
-        s->len = n;
-        c->p += 1 + n;
-        return 0;
+static inline int get_str(cur_t *c, le_str_t *s) {
+    /* a fixstr or a str 8, what nearly all strings are, without going through next() */
+    if (LE_LIKELY(c->p < c->end)) {
+        size_t avail = (size_t)(c->end - c->p);
+        unsigned b = *c->p;
+        if ((b & 0xe0) == 0xa0) {
+            size_t n = b & 0x1fu;
+            if (avail - 1 < n) return LE_ECORRUPT;
+            s->ptr = (const char *)c->p + 1;
+            s->len = n;
+            c->p += 1 + n;
+            return 0;
+        }
+        if (b == 0xd9 && avail >= 2) {
+            size_t n = c->p[1];
+            if (avail - 2 < n) return LE_ECORRUPT;
+            s->ptr = (const char *)c->p + 2;
+            s->len = n;
+            c->p += 2 + n;
+            return 0;
+        }
     }
     tok_t t;
     if (next(c, &t) || t.kind != T_STR) return LE_ECORRUPT;
@@ -570,10 +596,28 @@ static int get_str(cur_t *c, le_str_t *s) {
     return 0;
 }
 
-static int get_int(cur_t *c, int64_t *out) {
-    if (LE_LIKELY(c->p < c->end && *c->p <= 0x7f)) { /* a positive fixint */
-        *out = *c->p++;
-        return 0;
+static inline int get_int(cur_t *c, int64_t *out) {
+    if (LE_LIKELY(c->p < c->end)) {
+        unsigned b = *c->p;
+        if (b <= 0x7f) { /* a positive fixint */
+            *out = b;
+            c->p++;
+            return 0;
+        }
+        if (b >= 0xcc && b <= 0xd3) { /* uint or int 8/16/32/64 (a time: 64) */
+            unsigned n = 1u << ((b - 0xcc) & 3);
+            if ((size_t)(c->end - c->p) - 1 < n) return LE_ECORRUPT;
+            uint64_t v = be(c->p + 1, n);
+            c->p += 1 + n;
+            if (b <= 0xcf) {
+                if (v > INT64_MAX) return LE_ECORRUPT;
+                *out = (int64_t)v;
+            } else { /* sign-extend the n-byte two's complement value */
+                *out = n == 8 ? (int64_t)v
+                              : (int64_t)(v ^ (1ull << (8 * n - 1))) - (1ll << (8 * n - 1));
+            }
+            return 0;
+        }
     }
     tok_t t;
     if (next(c, &t)) return LE_ECORRUPT;
@@ -595,25 +639,29 @@ static int get_u8(cur_t *c, uint8_t *out) {
     return 0;
 }
 
-static int get_bool(cur_t *c, bool *out) {
-    tok_t t;
-    if (next(c, &t) || t.kind != T_BOOL) return LE_ECORRUPT;
-    *out = t.b;
+static inline int get_bool(cur_t *c, bool *out) {
+    if (c->p >= c->end || (*c->p | 1) != 0xc3) return LE_ECORRUPT; /* 0xc2 false, 0xc3 true */
+    *out = *c->p++ == 0xc3;
     return 0;
 }
 
-static int get_f64(cur_t *c, double *out) {
-    tok_t t;
-    if (next(c, &t) || t.kind != T_FLOAT) return LE_ECORRUPT;
-    if (t.n == 4) {
-        uint32_t bits = (uint32_t)t.u;
+static inline int get_f64(cur_t *c, double *out) {
+    size_t avail = (size_t)(c->end - c->p);
+    if (avail >= 9 && *c->p == 0xcb) {
+        uint64_t bits = be(c->p + 1, 8);
+        memcpy(out, &bits, sizeof(*out));
+        c->p += 9;
+        return 0;
+    }
+    if (avail >= 5 && *c->p == 0xca) {
+        uint32_t bits = (uint32_t)be(c->p + 1, 4);
         float f;
         memcpy(&f, &bits, sizeof(f));
         *out = f;
-    } else {
-        memcpy(out, &t.u, sizeof(*out));
+        c->p += 5;
+        return 0;
     }
-    return 0;
+    return LE_ECORRUPT;
 }
 
 static int get_u32(cur_t *c, uint32_t *out) {
@@ -754,20 +802,41 @@ static inline unsigned key_code(le_str_t k) {
     return c;
 }
 
+/* The next key's code: a fixstr of 1 to 3 bytes (every key a version 1 record has) read as one
+ * little-endian word (header, then the bytes) when 4 bytes are there, else through get_str. */
+static inline int get_key(cur_t *c, unsigned *code) {
+    if (LE_LIKELY(c->end - c->p >= 4)) {
+        uint32_t w;
+        memcpy(&w, c->p, 4);
+        unsigned n = (w & 0xff) - 0xa1; /* the length - 1, for fixstr 1..3 */
+        if (n < 3) {
+            *code = (n + 1) << 24 | ((w >> 8) & (0xffffffu >> (8 * (2 - n))));
+            c->p += n + 2;
+            return 0;
+        }
+    }
+    le_str_t k;
+    if (get_str(c, &k)) return LE_ECORRUPT;
+    *code = key_code(k);
+    return 0;
+}
+
 int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t *a) {
     cur_t c = {payload, (const uint8_t *)payload + len};
     tok_t m;
     bool have_v = false, vid_is_id = false;
+    size_t idlen = 0;
 
     memset(ev, 0, sizeof(*ev));
     if (next(&c, &m) || m.kind != T_MAP) return LE_ECORRUPT;
     if (2 * (uint64_t)m.n > (uint64_t)(c.end - c.p)) return LE_ECORRUPT;
     for (uint32_t i = 0; i < m.n; i++) {
-        le_str_t k, id;
+        le_str_t id;
         int64_t v;
         int rc;
-        if (get_str(&c, &k)) return LE_ECORRUPT;
-        switch (key_code(k)) {
+        unsigned code;
+        if (get_key(&c, &code)) return LE_ECORRUPT;
+        switch (code) {
             case KC1('v'):
                 rc = get_int(&c, &v);
                 if (rc == 0 && v < 1) rc = LE_ECORRUPT;
@@ -795,6 +864,7 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
                 if (rc == 0) {
                     memcpy(ev->id, id.ptr, id.len);
                     ev->id[id.len] = '\0';
+                    idlen = id.len;
                 }
                 break;
             case KC1('c'):
@@ -863,7 +933,7 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
         if (rc) return LE_ECORRUPT;
     }
     if (c.p != c.end || !have_v) return LE_ECORRUPT;
-    if (vid_is_id) ev->vid = (le_str_t){ev->id, strlen(ev->id)};
+    if (vid_is_id) ev->vid = (le_str_t){ev->id, idlen}; /* strlen(ev->id): ids hold no NUL */
     return 0;
 }
 
