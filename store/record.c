@@ -61,6 +61,9 @@
  */
 #include "record.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <jansson.h>
 #include <stdio.h>
 #include <time.h>
@@ -449,7 +452,7 @@ static inline int body(cur_t *c, tok_t *t, uint64_t len) {
  * Read one msgpack token. Scalars, strings, bin and ext are consumed whole;
  * for arrays and maps only the header is read and t->n is the entry count.
  */
-static int next(cur_t *c, tok_t *t) {
+static __attribute__((noinline)) int next_tok(cur_t *c, tok_t *t) {
     uint64_t v, w;
     if (c->p >= c->end) return LE_ECORRUPT;
     uint8_t b = *c->p++;
@@ -552,12 +555,24 @@ static int next(cur_t *c, tok_t *t) {
     }
 }
 
+/*
+ * next_tok through a copy of the cursor. The decoder keeps its cursor in a local that only
+ * inline functions see; were its address passed to a function that is not inlined, the
+ * compiler would keep it in memory and store and reload it at every step of every record.
+ */
+static inline int next(cur_t *c, tok_t *t) {
+    cur_t k = *c;
+    int rc = next_tok(&k, t);
+    *c = k;
+    return rc;
+}
+
 /* Skip one complete object of any type. Iterative: nesting cannot overflow the stack. */
-static int skip(cur_t *c) {
+static __attribute__((noinline)) int skip_obj(cur_t *c) {
     uint64_t todo = 1;
     while (todo) {
         tok_t t;
-        if (next(c, &t)) return LE_ECORRUPT;
+        if (next_tok(c, &t)) return LE_ECORRUPT;
         todo--;
         if (t.kind == T_ARRAY) todo += t.n;
         if (t.kind == T_MAP) todo += 2 * (uint64_t)t.n;
@@ -565,6 +580,14 @@ static int skip(cur_t *c) {
         if (todo > (uint64_t)(c->end - c->p)) return LE_ECORRUPT;
     }
     return 0;
+}
+
+/* skip_obj through a copy of the cursor (next's reason). */
+static inline int skip(cur_t *c) {
+    cur_t k = *c;
+    int rc = skip_obj(&k);
+    *c = k;
+    return rc;
 }
 
 static inline int get_str(cur_t *c, le_str_t *s) {
@@ -632,7 +655,7 @@ static inline int get_int(cur_t *c, int64_t *out) {
     return LE_ECORRUPT;
 }
 
-static int get_u8(cur_t *c, uint8_t *out) {
+static inline int get_u8(cur_t *c, uint8_t *out) {
     int64_t v;
     if (get_int(c, &v) || v < 0 || v > 255) return LE_ECORRUPT;
     *out = (uint8_t)v;
@@ -664,16 +687,21 @@ static inline int get_f64(cur_t *c, double *out) {
     return LE_ECORRUPT;
 }
 
-static int get_u32(cur_t *c, uint32_t *out) {
+static inline int get_u32(cur_t *c, uint32_t *out) {
     int64_t v;
     if (get_int(c, &v) || v < 0 || v > UINT32_MAX) return LE_ECORRUPT;
     *out = (uint32_t)v;
     return 0;
 }
 
-static int get_kvs(cur_t *c, le_arena_t *a, le_kv_t **out, uint32_t *nout) {
+static inline int get_kvs(cur_t *c, le_arena_t *a, le_kv_t **out, uint32_t *nout) {
     tok_t t;
-    if (next(c, &t) || t.kind != T_MAP) return LE_ECORRUPT;
+    if (c->p < c->end && (*c->p & 0xf0) == 0x80) { /* a fixmap, as the encoder writes it */
+        t.kind = T_MAP;
+        t.n = *c->p++ & 0x0fu;
+    } else if (next(c, &t) || t.kind != T_MAP) {
+        return LE_ECORRUPT;
+    }
     /* Each entry is at least two bytes: bound the allocation by the payload. */
     if (2 * (uint64_t)t.n > (uint64_t)(c->end - c->p)) return LE_ECORRUPT;
     le_kv_t *kv = t.n ? le_arena_alloc(a, t.n * sizeof(*kv)) : NULL;
@@ -698,11 +726,26 @@ static inline bool nil_slot(cur_t *c) {
     return false;
 }
 
-static int get_enrichment_array(cur_t *c, le_enrichment_t *x) {
+static inline int get_enrichment_array(cur_t *c, le_enrichment_t *x) {
     tok_t m;
-    if (next(c, &m) || m.kind != T_ARRAY) return LE_ECORRUPT;
+    if (c->p < c->end && (*c->p & 0xf0) == 0x90) { /* a fixarray, as the encoder writes it */
+        m.kind = T_ARRAY;
+        m.n = *c->p++ & 0x0fu;
+    } else if (next(c, &m) || m.kind != T_ARRAY) {
+        return LE_ECORRUPT;
+    }
     if ((uint64_t)m.n > (uint64_t)(c->end - c->p)) return LE_ECORRUPT;
-    for (uint32_t i = 0; i < m.n; i++) {
+    /* the string slots first, in a loop of their own: most of the array */
+    uint32_t i = 0, nstr = m.n < NXSTR ? m.n : (uint32_t)NXSTR;
+    for (; i < nstr; i++) {
+        if (c->p >= c->end) return LE_ECORRUPT;
+        if (*c->p == 0xc0) { /* nil: unknown */
+            c->p++;
+            continue;
+        }
+        if (get_str(c, xfield(x, i))) return LE_ECORRUPT;
+    }
+    for (; i < m.n; i++) {
         int rc = 0;
         if (i >= X_SLOTS) {
             rc = skip(c); /* a slot of a later version */
@@ -747,8 +790,8 @@ static int get_enrichment_array(cur_t *c, le_enrichment_t *x) {
     return 0;
 }
 
-/* The map form of records written before the array. */
-static int get_enrichment(cur_t *c, le_enrichment_t *x) {
+/* The map form of records written before the array (rare: called with a copy of the cursor). */
+static __attribute__((noinline)) int get_enrichment(cur_t *c, le_enrichment_t *x) {
     tok_t m;
     if (next(c, &m) || m.kind != T_MAP) return LE_ECORRUPT;
     if (2 * (uint64_t)m.n > (uint64_t)(c->end - c->p)) return LE_ECORRUPT;
@@ -802,6 +845,77 @@ static inline unsigned key_code(le_str_t k) {
     return c;
 }
 
+/*
+ * The known keys, dense, for a switch the compiler makes a jump table of: a key's code is
+ * looked up in a 32-slot table by a multiplicative hash that happens to be perfect for these
+ * 24 codes. A collision (a new key) is a compile error: two initializers for one slot
+ * (-Woverride-init, in -Wextra).
+ */
+enum {
+    K_OTHER,
+    K_V,
+    K_T,
+    K_CT,
+    K_TY,
+    K_SRC,
+    K_IK,
+    K_ID,
+    K_C,
+    K_GPC,
+    K_BOT,
+    K_SF,
+    K_N,
+    K_U,
+    K_R,
+    K_TI,
+    K_VID,
+    K_F,
+    K_P,
+    K_FF,
+    K_IP,
+    K_UA,
+    K_L,
+    K_XA, /* "X": the enrichment array */
+    K_XM, /* "x": the enrichment map of older records */
+};
+#define KEY_SLOT(code) ((uint32_t)((code)*0xc975f8afu) >> 27)
+#define KE(code, k) [KEY_SLOT(code)] = {(code), (k)}
+static const struct {
+    unsigned code;
+    uint8_t k;
+} keys[32] = {
+    KE(KC1('v'), K_V),
+    KE(KC1('t'), K_T),
+    KE(KC2('c', 't'), K_CT),
+    KE(KC2('t', 'y'), K_TY),
+    KE(KC3('s', 'r', 'c'), K_SRC),
+    KE(KC2('i', 'k'), K_IK),
+    KE(KC2('i', 'd'), K_ID),
+    KE(KC1('c'), K_C),
+    KE(KC3('g', 'p', 'c'), K_GPC),
+    KE(KC3('b', 'o', 't'), K_BOT),
+    KE(KC2('s', 'f'), K_SF),
+    KE(KC1('n'), K_N),
+    KE(KC1('u'), K_U),
+    KE(KC1('r'), K_R),
+    KE(KC2('t', 'i'), K_TI),
+    KE(KC3('v', 'i', 'd'), K_VID),
+    KE(KC1('f'), K_F),
+    KE(KC1('p'), K_P),
+    KE(KC2('f', 'f'), K_FF),
+    KE(KC2('i', 'p'), K_IP),
+    KE(KC2('u', 'a'), K_UA),
+    KE(KC1('l'), K_L),
+    KE(KC1('X'), K_XA),
+    KE(KC1('x'), K_XM),
+};
+#undef KE
+
+static inline unsigned key_kind(unsigned code) {
+    unsigned s = KEY_SLOT(code);
+    return keys[s].code == code ? keys[s].k : K_OTHER; /* code 0 (no key of ours) too */
+}
+
 /* The next key's code: a fixstr of 1 to 3 bytes (every key a version 1 record has) read as one
  * little-endian word (header, then the bytes) when 4 bytes are there, else through get_str. */
 static inline int get_key(cur_t *c, unsigned *code) {
@@ -821,13 +935,53 @@ static inline int get_key(cur_t *c, unsigned *code) {
     return 0;
 }
 
+/* *ev = {0}. A memset of a size known at compile time becomes rep stos here, one instruction
+ * per 8 bytes as valgrind counts them (80 for an event); the library's is a few dozen. */
+static inline void zero_event(le_event_t *ev) {
+    size_t n = sizeof(*ev);
+    __asm__("" : "+r"(n)); /* a size the compiler cannot see: the library's vector memset */
+    memset(ev, 0, n);
+}
+
+/* The id s (at most 32 bytes, checked) into ev->id, NUL-terminated: LE_ECORRUPT when it holds a
+ * NUL byte. When 32 bytes from s are in the payload (the id is not its last string), two
+ * vector loads do the check and the copy; the bytes past the id keep what ev->id had there,
+ * as a memcpy of the id's length would. */
+static inline int put_id(le_event_t *ev, le_str_t id, const uint8_t *end) {
+#ifdef __SSE2__
+    if ((size_t)(end - (const uint8_t *)id.ptr) >= 32) {
+        const __m128i n = _mm_set1_epi8((char)id.len), zero = _mm_setzero_si128();
+        const __m128i i0 = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        const __m128i i1 = _mm_add_epi8(i0, _mm_set1_epi8(16));
+        __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)id.ptr);
+        __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(id.ptr + 16));
+        __m128i in0 = _mm_cmpgt_epi8(n, i0), in1 = _mm_cmpgt_epi8(n, i1); /* place < len */
+        __m128i nul = _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(lo, zero), in0),
+                                   _mm_and_si128(_mm_cmpeq_epi8(hi, zero), in1));
+        if (_mm_movemask_epi8(nul)) return LE_ECORRUPT;
+        __m128i old0 = _mm_loadu_si128((const __m128i *)(const void *)ev->id);
+        __m128i old1 = _mm_loadu_si128((const __m128i *)(const void *)(ev->id + 16));
+        _mm_storeu_si128((__m128i *)(void *)ev->id,
+                         _mm_or_si128(_mm_and_si128(lo, in0), _mm_andnot_si128(in0, old0)));
+        _mm_storeu_si128((__m128i *)(void *)(ev->id + 16),
+                         _mm_or_si128(_mm_and_si128(hi, in1), _mm_andnot_si128(in1, old1)));
+        ev->id[id.len] = '\0';
+        return 0;
+    }
+#endif
+    if (memchr(id.ptr, 0, id.len)) return LE_ECORRUPT;
+    memcpy(ev->id, id.ptr, id.len);
+    ev->id[id.len] = '\0';
+    return 0;
+}
+
 int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t *a) {
     cur_t c = {payload, (const uint8_t *)payload + len};
     tok_t m;
     bool have_v = false, vid_is_id = false;
     size_t idlen = 0;
 
-    memset(ev, 0, sizeof(*ev));
+    zero_event(ev);
     if (next(&c, &m) || m.kind != T_MAP) return LE_ECORRUPT;
     if (2 * (uint64_t)m.n > (uint64_t)(c.end - c.p)) return LE_ECORRUPT;
     for (uint32_t i = 0; i < m.n; i++) {
@@ -836,62 +990,58 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
         int rc;
         unsigned code;
         if (get_key(&c, &code)) return LE_ECORRUPT;
-        switch (code) {
-            case KC1('v'):
+        switch (key_kind(code)) {
+            case K_V:
                 rc = get_int(&c, &v);
                 if (rc == 0 && v < 1) rc = LE_ECORRUPT;
                 have_v = true;
                 break;
-            case KC1('t'):
+            case K_T:
                 rc = get_int(&c, &ev->time_ms);
                 break;
-            case KC2('c', 't'):
+            case K_CT:
                 rc = get_int(&c, &ev->client_ts_ms);
                 break;
-            case KC2('t', 'y'):
+            case K_TY:
                 rc = get_u8(&c, &ev->type);
                 break;
-            case KC3('s', 'r', 'c'):
+            case K_SRC:
                 rc = get_u8(&c, &ev->source);
                 break;
-            case KC2('i', 'k'):
+            case K_IK:
                 rc = get_u8(&c, &ev->id_kind);
                 break;
-            case KC2('i', 'd'):
+            case K_ID:
                 rc = get_str(&c, &id);
-                if (rc == 0 && (id.len > LE_ID_HEX_LEN || memchr(id.ptr, 0, id.len)))
-                    rc = LE_ECORRUPT;
-                if (rc == 0) {
-                    memcpy(ev->id, id.ptr, id.len);
-                    ev->id[id.len] = '\0';
-                    idlen = id.len;
-                }
+                if (rc == 0 && id.len > LE_ID_HEX_LEN) rc = LE_ECORRUPT;
+                if (rc == 0) rc = put_id(ev, id, c.end);
+                if (rc == 0) idlen = id.len;
                 break;
-            case KC1('c'):
+            case K_C:
                 rc = get_bool(&c, &ev->consent);
                 break;
-            case KC3('g', 'p', 'c'):
+            case K_GPC:
                 rc = get_bool(&c, &ev->gpc);
                 break;
-            case KC3('b', 'o', 't'):
+            case K_BOT:
                 rc = get_bool(&c, &ev->bot);
                 break;
-            case KC2('s', 'f'):
+            case K_SF:
                 rc = get_bool(&c, &ev->staff);
                 break;
-            case KC1('n'):
+            case K_N:
                 rc = get_str(&c, &ev->name);
                 break;
-            case KC1('u'):
+            case K_U:
                 rc = get_str(&c, &ev->url);
                 break;
-            case KC1('r'):
+            case K_R:
                 rc = get_str(&c, &ev->ref);
                 break;
-            case KC2('t', 'i'):
+            case K_TI:
                 rc = get_str(&c, &ev->title);
                 break;
-            case KC3('v', 'i', 'd'):
+            case K_VID:
                 if (c.p < c.end && *c.p == 0xc3) { /* the same as id (which may come later) */
                     c.p++;
                     vid_is_id = true;
@@ -900,32 +1050,35 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
                     rc = get_str(&c, &ev->vid);
                 }
                 break;
-            case KC1('f'):
+            case K_F:
                 rc = get_str(&c, &ev->form_id);
                 break;
-            case KC1('p'):
+            case K_P:
                 rc = get_kvs(&c, a, &ev->props, &ev->nprops);
                 break;
-            case KC2('f', 'f'):
+            case K_FF:
                 rc = get_kvs(&c, a, &ev->fields, &ev->nfields);
                 break;
-            case KC2('i', 'p'):
+            case K_IP:
                 rc = get_str(&c, &ev->ip);
                 break;
-            case KC2('u', 'a'):
+            case K_UA:
                 rc = get_str(&c, &ev->ua);
                 break;
-            case KC1('l'):
+            case K_L:
                 rc = get_str(&c, &ev->lang);
                 break;
-            case KC1('X'):
+            case K_XA:
                 rc = get_enrichment_array(&c, &ev->x);
                 ev->enriched = true;
                 break;
-            case KC1('x'):
-                rc = get_enrichment(&c, &ev->x);
+            case K_XM: {
+                cur_t k = c;
+                rc = get_enrichment(&k, &ev->x);
+                c = k;
                 ev->enriched = true;
                 break;
+            }
             default:
                 rc = skip(&c); /* a key from a later version */
                 break;
