@@ -728,9 +728,13 @@ static inline bool nil_slot(cur_t *c) {
 
 static inline int get_enrichment_array(cur_t *c, le_enrichment_t *x) {
     tok_t m;
-    if (c->p < c->end && (*c->p & 0xf0) == 0x90) { /* a fixarray, as the encoder writes it */
-        m.kind = T_ARRAY;
+    if (c->p < c->end && (*c->p & 0xf0) == 0x90) { /* a fixarray or an array 16, as the */
+        m.kind = T_ARRAY;                          /* encoder writes them */
         m.n = *c->p++ & 0x0fu;
+    } else if (c->end - c->p >= 3 && *c->p == 0xdc) {
+        m.kind = T_ARRAY;
+        m.n = (uint32_t)be(c->p + 1, 2);
+        c->p += 3;
     } else if (next(c, &m) || m.kind != T_ARRAY) {
         return LE_ECORRUPT;
     }
@@ -916,6 +920,36 @@ static inline unsigned key_kind(unsigned code) {
     return keys[s].code == code ? keys[s].k : K_OTHER; /* code 0 (no key of ours) too */
 }
 
+/*
+ * The keys in the order le_record_pack_to writes them (any it leaves out are passed over): each
+ * as the first bytes of its entry, its fixstr header and its bytes, read as a little-endian
+ * word and compared under a mask. A record in that order finds each key in one or two
+ * comparisons; any other key, or one out of order, goes through get_key and key_kind.
+ */
+#define OK1(a)                                                                                     \
+    { 0xa1u | (unsigned)(a) << 8, 0xffffu, 2, 0 }
+#define OK2(a, b)                                                                                  \
+    { 0xa2u | (unsigned)(a) << 8 | (unsigned)(b) << 16, 0xffffffu, 3, 0 }
+#define OK3(a, b, c)                                                                               \
+    { 0xa3u | (unsigned)(a) << 8 | (unsigned)(b) << 16 | (unsigned)(c) << 24, ~0u, 4, 0 }
+static const struct {
+    uint32_t word, mask;
+    uint8_t len, pad;
+} order[] = {
+    OK1('v'),           OK1('t'),      OK2('c', 't'), OK2('t', 'y'),      OK3('s', 'r', 'c'),
+    OK2('i', 'k'),      OK2('i', 'd'), OK1('c'),      OK3('g', 'p', 'c'), OK3('b', 'o', 't'),
+    OK2('s', 'f'),      OK1('n'),      OK1('u'),      OK1('r'),           OK2('t', 'i'),
+    OK3('v', 'i', 'd'), OK1('f'),      OK1('p'),      OK2('f', 'f'),      OK2('i', 'p'),
+    OK2('u', 'a'),      OK1('l'),      OK1('X'),
+};
+#undef OK1
+#undef OK2
+#undef OK3
+static const uint8_t order_kind[] = {K_V,   K_T,   K_CT, K_TY, K_SRC, K_IK, K_ID, K_C,
+                                     K_GPC, K_BOT, K_SF, K_N,  K_U,   K_R,  K_TI, K_VID,
+                                     K_F,   K_P,   K_FF, K_IP, K_UA,  K_L,  K_XA};
+_Static_assert(LE_ARRAY_SIZE(order) == LE_ARRAY_SIZE(order_kind), "one kind per key");
+
 /* The next key's code: a fixstr of 1 to 3 bytes (every key a version 1 record has) read as one
  * little-endian word (header, then the bytes) when 4 bytes are there, else through get_str. */
 static inline int get_key(cur_t *c, unsigned *code) {
@@ -982,15 +1016,39 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
     size_t idlen = 0;
 
     zero_event(ev);
-    if (next(&c, &m) || m.kind != T_MAP) return LE_ECORRUPT;
+    if (c.end - c.p >= 3 && *c.p == 0xde) { /* map 16: a record has 16 keys or more */
+        m.kind = T_MAP;
+        m.n = (uint32_t)be(c.p + 1, 2);
+        c.p += 3;
+    } else if (next(&c, &m) || m.kind != T_MAP) {
+        return LE_ECORRUPT;
+    }
     if (2 * (uint64_t)m.n > (uint64_t)(c.end - c.p)) return LE_ECORRUPT;
+    size_t o = 0; /* the next place in order[] a key may be at */
     for (uint32_t i = 0; i < m.n; i++) {
         le_str_t id;
         int64_t v;
         int rc;
-        unsigned code;
-        if (get_key(&c, &code)) return LE_ECORRUPT;
-        switch (key_kind(code)) {
+        unsigned kind = K_OTHER;
+        bool found = false;
+        if (LE_LIKELY(c.end - c.p >= 4)) {
+            uint32_t w;
+            memcpy(&w, c.p, 4);
+            for (size_t k = o; k < LE_ARRAY_SIZE(order); k++)
+                if ((w & order[k].mask) == order[k].word) {
+                    kind = order_kind[k];
+                    c.p += order[k].len;
+                    o = k + 1;
+                    found = true;
+                    break;
+                }
+        }
+        if (!found) {
+            unsigned code;
+            if (get_key(&c, &code)) return LE_ECORRUPT;
+            kind = key_kind(code);
+        }
+        switch (kind) {
             case K_V:
                 rc = get_int(&c, &v);
                 if (rc == 0 && v < 1) rc = LE_ECORRUPT;
