@@ -332,18 +332,26 @@ static __attribute__((noinline)) bool match_re(le_textmatch_t *m, const char *s,
     return false;
 }
 
-bool le_textmatch_subject(le_textmatch_t *m, le_textmatch_subject_t *t) {
-    const char *s = t->s;
-    size_t len = t->len;
-    if (!s || !len) return false;
-    if (m->op == LE_COND_GLOB) return match_globs(m, t);
-    if (m->op == LE_COND_REGEX) return match_re(m, s, len);
-    for (size_t i = 0; i < m->n; i++) /* the lengths first: most values differ in theirs */
+/* The values of m against s[0..len) (not empty): the lengths first, most differ in theirs. */
+static __attribute__((noinline)) bool match_eq(const le_textmatch_t *m, const char *s, size_t len) {
+    for (size_t i = 0; i < m->n; i++)
         if (len == m->lens[i] && eq_lower(s, m->values[i], len)) return true;
     return false;
 }
 
+bool le_textmatch_subject(le_textmatch_t *m, le_textmatch_subject_t *t) {
+    /* a dispatcher that saves no registers: each kind has its own function */
+    if (!t->s || !t->len) return false;
+    if (m->op == LE_COND_GLOB) return match_globs(m, t);
+    if (m->op == LE_COND_REGEX) return match_re(m, t->s, t->len);
+    return match_eq(m, t->s, t->len);
+}
+
 bool le_textmatch(le_textmatch_t *m, const char *s, size_t len) {
+    if (m->op != LE_COND_GLOB) { /* values and patterns need no copy: no subject to set up */
+        le_textmatch_subject_t t = {.s = s, .len = s ? len : 0};
+        return le_textmatch_subject(m, &t);
+    }
     /* the usual subject (a URL, a name) fits the stack */
     char space[2048 + LE_TEXTMATCH_PAD];
     le_textmatch_subject_t t;
@@ -351,13 +359,6 @@ bool le_textmatch(le_textmatch_t *m, const char *s, size_t len) {
     bool hit = le_textmatch_subject(m, &t);
     le_textmatch_subject_free(&t);
     return hit;
-}
-
-void le_textmatch_subject_free(le_textmatch_subject_t *t) {
-    if (t->heap) free(t->low);
-    t->low = NULL;
-    t->heap = false;
-    t->nul = -1;
 }
 
 /* ---- runs of several matchers in one pass ------------------------------------------------ */
@@ -374,6 +375,9 @@ struct le_textmatch_runs_s {
     size_t nrun;
     unsigned char first[256];  /* the distinct first bytes */
     size_t nfirst, start[257]; /* run[start[k]..start[k + 1]) begin with first[k] */
+    uint64_t (*second)[4];     /* per first byte: the bytes its runs have next, a bit each (all
+                                  of them when a run is that one byte): most places of a common
+                                  first byte ('/' in a URL) are passed over on the next byte */
     uint64_t all;              /* a bit for every matcher */
 };
 
@@ -426,13 +430,26 @@ le_textmatch_runs_t *le_textmatch_runs_new(const le_textmatch_t *const *m, size_
             }
     }
     rs->start[rs->nfirst] = rs->nrun;
+    rs->second = le_xcalloc(rs->nfirst ? rs->nfirst : 1, sizeof(*rs->second));
+    for (size_t k = 0; k < rs->nfirst; k++)
+        for (size_t j = rs->start[k]; j < rs->start[k + 1]; j++) {
+            const run_t *r = &rs->run[j];
+            if (r->n == 1) {
+                memset(rs->second[k], 0xff, sizeof(rs->second[k]));
+                continue;
+            }
+            unsigned char b = (unsigned char)r->s[1];
+            rs->second[k][b >> 6] |= 1ull << (b & 63);
+        }
     return rs;
 }
 
-/* The runs r0..r1 (one first byte) that are at v + at, into *hit; v[0..len) is lower case and
- * padded, so 4 bytes from any place in it are readable. */
-static inline void runs_at(const run_t *r0, const run_t *r1, const char *v, size_t len, size_t at,
-                           uint64_t *hit) {
+/* The runs r0..r1 (one first byte, whose next bytes are in second) that are at v + at, into
+ * *hit; v[0..len) is lower case and padded, so 4 bytes from any place in it are readable. */
+static inline void runs_at(const run_t *r0, const run_t *r1, const uint64_t second[4],
+                           const char *v, size_t len, size_t at, uint64_t *hit) {
+    unsigned char b = (unsigned char)v[at + 1];
+    if (!(second[b >> 6] >> (b & 63) & 1)) return;
     uint32_t w = load32(v + at);
     for (const run_t *r = r0; r < r1; r++) {
         if ((w & r->mask) != r->head || r->n > len - at || (*hit >> r->who & 1)) continue;
@@ -457,12 +474,12 @@ uint64_t le_textmatch_runs_match(const le_textmatch_runs_t *rs, le_textmatch_sub
                 _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(v + i)), first));
             if (len - i < 16) mask &= (1u << (len - i)) - 1;
             for (; mask; mask &= mask - 1)
-                runs_at(r0, r1, v, len, i + (unsigned)__builtin_ctz(mask), &hit);
+                runs_at(r0, r1, rs->second[k], v, len, i + (unsigned)__builtin_ctz(mask), &hit);
         }
 #else
         for (const char *p = v;
              hit != rs->all && (p = memchr(p, rs->first[k], len - (size_t)(p - v))); p++)
-            runs_at(r0, r1, v, len, (size_t)(p - v), &hit);
+            runs_at(r0, r1, rs->second[k], v, len, (size_t)(p - v), &hit);
 #endif
     }
     return hit;
@@ -470,8 +487,22 @@ uint64_t le_textmatch_runs_match(const le_textmatch_runs_t *rs, le_textmatch_sub
 
 void le_textmatch_runs_free(le_textmatch_runs_t *rs) {
     if (!rs) return;
+    free(rs->second);
     free(rs->run);
     free(rs);
+}
+
+void le_textmatch_lengths(const le_textmatch_t *m, size_t *min, size_t *max) {
+    *min = SIZE_MAX;
+    *max = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->lens[i] < *min) *min = m->lens[i];
+        if (m->lens[i] > *max) *max = m->lens[i];
+    }
+    if (m->op != LE_COND_EQ || m->n == 0) { /* anything may match a glob or a pattern */
+        *min = 0;
+        *max = SIZE_MAX;
+    }
 }
 
 bool le_textmatch_has_globs(const le_textmatch_t *m) {

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "config.h"
 
@@ -66,8 +67,14 @@ static inline void le_textmatch_subject_init(le_textmatch_subject_t *t, const ch
 /* Does the prepared subject t match? The same answer as le_textmatch(m, t->s, t->len). */
 bool le_textmatch_subject(le_textmatch_t *m, le_textmatch_subject_t *t);
 
-/* Release what t allocated; t is then as after init without the copy. */
-void le_textmatch_subject_free(le_textmatch_subject_t *t);
+/* Release what t allocated; t is then as after init without the copy. Inline: nearly always
+ * there is nothing to release. */
+static inline void le_textmatch_subject_free(le_textmatch_subject_t *t) {
+    if (t->heap) free(t->low);
+    t->low = NULL;
+    t->heap = false;
+    t->nul = -1;
+}
 
 /*
  * Several matchers over the same field decided in one pass: those whose values are all runs
@@ -89,6 +96,11 @@ uint64_t le_textmatch_runs_match(const le_textmatch_runs_t *rs, le_textmatch_sub
 
 /* NULL is a no-op. */
 void le_textmatch_runs_free(le_textmatch_runs_t *rs);
+
+/* The lengths a subject m matches may have: those of its values for exact values (a caller
+ * can then pass over a subject of another length without a call), 0..SIZE_MAX for globs and
+ * patterns. */
+void le_textmatch_lengths(const le_textmatch_t *m, size_t *min, size_t *max);
 
 /* Has m globs (so that a subject it sees is worth room for a lower-case copy)? */
 bool le_textmatch_has_globs(const le_textmatch_t *m);

@@ -86,8 +86,8 @@ int32_t le_lead_fit(le_lead_t *l, le_rules_t *r, const le_fit_facts_t *f) {
     l->nparts = k;
     int64_t fit = 0;
     size_t nr = le_rules_count(r, LE_RULES_FIT);
-    for (size_t i = 0; i < nr && i <= UINT16_MAX; i++) {
-        if (!le_rules_fit_match(r, i, f)) continue;
+    for (size_t i = le_rules_fit_next(r, 0, f); i < nr && i <= UINT16_MAX;
+         i = le_rules_fit_next(r, i + 1, f)) {
         const le_ruleconf_t *conf = le_rules_get(r, LE_RULES_FIT, i);
         le_part_t *p = add_part(l, LE_RULES_FIT, (uint16_t)i);
         p->points = (float)conf->points;

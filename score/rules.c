@@ -105,6 +105,7 @@ typedef struct {
     int64_t min, max;
     int memo; /* behaviour: its place in le_rules_event_t.memo when rules share it, else -1 */
     int runs; /* behaviour: its bit in the answers of its field's runs (le_rules_s), else -1 */
+    size_t minlen, maxlen; /* text: the lengths a value it matches may have */
 } cond_t;
 
 typedef struct {
@@ -200,6 +201,7 @@ static int build_cond(const le_config_t *cfg, const char *path, const le_condcon
         }
     }
     c->tm = le_textmatch_new(c->op, (const char *const *)values, c->n, &why);
+    if (c->tm) le_textmatch_lengths(c->tm, &c->minlen, &c->maxlen);
     if (values != cc->values) {
         for (size_t i = 0; i < c->n; i++) free(values[i]);
         free(values);
@@ -356,6 +358,7 @@ static le_str_t prop(const le_event_t *ev, const char *name, size_t n) {
 
 /* A value the condition's strings or patterns are tried on. An absent value never matches. */
 static bool match_str(cond_t *c, le_str_t v) {
+    if (v.len < c->minlen || v.len > c->maxlen) return false; /* 'DE' against "Germany" */
     return le_textmatch(c->tm, v.ptr, v.len);
 }
 
@@ -397,13 +400,28 @@ static char *take(le_rules_event_t *c, size_t n) {
     return b->data;
 }
 
+/* Field f's subject for the value v, with room for a lower-case copy when globs look at it. */
+static inline void subject(const le_rules_t *r, le_rules_event_t *c, fid_t f, le_str_t v) {
+    bool glob = (r->glob_fields & (1u << f)) && v.len;
+    size_t cap = glob ? v.len + LE_TEXTMATCH_PAD : 0;
+    le_textmatch_subject_init(&c->f[f], v.ptr, v.len, glob ? take(c, cap) : NULL, cap);
+}
+
 void le_rules_event_init(le_rules_event_t *c, const le_rules_t *r, const le_event_t *ev) {
     c->ev = ev;
-    c->ready = c->runs_done = 0;
+    c->runs_done = 0;
     c->utm_scanned = false;
     c->blocks = NULL;
     c->used = 0;
-    memset(c->memo, 0, r->nmemo);
+    memset(c->memo, 0, sizeof(c->memo)); /* a constant size: a few vector stores, no call */
+    /* the event's own strings now (a subject costs a few stores; the lower-case copy is
+     * made when a glob first needs it); the utm_* values when a rule first asks */
+    subject(r, c, F_EVENT, ev->name);
+    subject(r, c, F_URL, ev->url);
+    subject(r, c, F_REF, ev->ref);
+    subject(r, c, F_TITLE, ev->title);
+    subject(r, c, F_FORM, ev->form_id);
+    c->ready = 1u << F_EVENT | 1u << F_URL | 1u << F_REF | 1u << F_TITLE | 1u << F_FORM;
 }
 
 void le_rules_event_done(le_rules_event_t *c) {
@@ -432,6 +450,8 @@ static void scan_utm(le_rules_event_t *c) {
     if (!q) return;
     const char *end = url.ptr + url.len, *hash = memchr(q, '#', (size_t)(end - q));
     if (hash) end = hash;
+    /* most queries need no decoding at all: then no value is looked at twice */
+    c->utm_plain = !memchr(q, '%', (size_t)(end - q)) && !memchr(q, '+', (size_t)(end - q));
     for (const char *p = q + 1; p < end;) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *stop = amp ? amp : end;
@@ -462,8 +482,10 @@ static le_str_t utm_value(le_rules_event_t *c, int k) {
     le_str_t raw = c->utm[k];
     if (!raw.ptr) return prop(c->ev, utm_names[k].ptr, utm_names[k].len);
     size_t n = raw.len < UTM_MAX ? raw.len : UTM_MAX, i = 0;
-    while (i < n && raw.ptr[i] != '%' && raw.ptr[i] != '+') i++; /* values are short */
-    if (i == n) return (le_str_t){raw.ptr, n}; /* nothing to decode: the URL's bytes will do */
+    if (!c->utm_plain)
+        while (i < n && raw.ptr[i] != '%' && raw.ptr[i] != '+') i++; /* values are short */
+    if (c->utm_plain || i == n)
+        return (le_str_t){raw.ptr, n}; /* nothing to decode: the URL's bytes will do */
     char *buf = take(c, UTM_MAX);
     n = 0;
     for (const char *s = raw.ptr, *stop = raw.ptr + raw.len; s < stop && n < UTM_MAX; s++) {
@@ -479,37 +501,12 @@ static le_str_t utm_value(le_rules_event_t *c, int k) {
     return (le_str_t){buf, n};
 }
 
-/* Set up field f of the event: with room for a lower-case copy when globs look at it. */
+/* Set up utm_* field f of the event (the others are from le_rules_event_init). */
 static __attribute__((noinline)) le_textmatch_subject_t *setup(le_rules_t *r, le_rules_event_t *c,
                                                                fid_t f) {
-    le_textmatch_subject_t *t = &c->f[f];
-    const le_event_t *ev = c->ev;
-    le_str_t v;
-    switch (f) {
-        case F_EVENT:
-            v = ev->name;
-            break;
-        case F_URL:
-            v = ev->url;
-            break;
-        case F_REF:
-            v = ev->ref;
-            break;
-        case F_TITLE:
-            v = ev->title;
-            break;
-        case F_FORM:
-            v = ev->form_id;
-            break;
-        default:
-            v = utm_value(c, (int)(f - F_UTM_SOURCE));
-            break;
-    }
-    bool glob = (r->glob_fields & (1u << f)) && v.len;
-    size_t cap = glob ? v.len + LE_TEXTMATCH_PAD : 0;
-    le_textmatch_subject_init(t, v.ptr, v.len, glob ? take(c, cap) : NULL, cap);
+    subject(r, c, f, utm_value(c, (int)(f - F_UTM_SOURCE)));
     c->ready |= 1u << f;
-    return t;
+    return &c->f[f];
 }
 
 /* A prop condition: its value looked up, with room for a lower-case copy. */
@@ -537,8 +534,11 @@ static inline bool decide(le_rules_t *r, cond_t *k, le_rules_event_t *c) {
         }
         return c->runs_hit[k->f] >> k->runs & 1;
     }
-    if (k->f != F_PROP) return le_textmatch_subject(k->tm, field(r, c, k->f));
-    return decide_prop(k, c);
+    if (k->f == F_PROP) return decide_prop(k, c);
+    le_textmatch_subject_t *t = field(r, c, k->f);
+    /* 'event: form' against a page view: the length says no, no call needed */
+    if (t->len < k->minlen || t->len > k->maxlen) return false;
+    return le_textmatch_subject(k->tm, t);
 }
 
 /* Does rule match c's event: all its conditions, each decided once per event when rules
@@ -633,11 +633,22 @@ static bool match_fit(cond_t *c, const le_fit_facts_t *f) {
     }
 }
 
-bool le_rules_fit_match(le_rules_t *r, size_t i, const le_fit_facts_t *f) {
-    rule_t *rule = &r->rules[LE_RULES_FIT][i];
+static inline bool fit_matches(const rule_t *rule, const le_fit_facts_t *f) {
     for (size_t j = 0; j < rule->n; j++)
         if (!match_fit(&rule->c[j], f)) return false;
     return true;
+}
+
+bool le_rules_fit_match(le_rules_t *r, size_t i, const le_fit_facts_t *f) {
+    return fit_matches(&r->rules[LE_RULES_FIT][i], f);
+}
+
+size_t le_rules_fit_next(le_rules_t *r, size_t i, const le_fit_facts_t *f) {
+    const rule_t *rules = r->rules[LE_RULES_FIT];
+    size_t n = r->n[LE_RULES_FIT];
+    for (; i < n; i++)
+        if (fit_matches(&rules[i], f)) return i;
+    return n;
 }
 
 /* ---- comparing settings ------------------------------------------------------------------ */

@@ -64,6 +64,7 @@ typedef struct {
     uint32_t runs_done;                       /* fields whose runs are decided, a bit each */
     uint64_t runs_hit[LE_RULES_EVENT_FIELDS]; /* their answers */
     bool utm_scanned;                         /* the URL's query has been looked at for utm_* */
+    bool utm_plain;  /* ... and has no '%' or '+': its values need no decoding */
     le_str_t utm[5]; /* the raw (encoded) utm_* values in the URL; ptr NULL when absent */
     le_textmatch_subject_t f[LE_RULES_EVENT_FIELDS];
     uint8_t memo[LE_RULES_EVENT_MEMO]; /* 0 not decided yet, 1 false, 2 true */
@@ -93,6 +94,8 @@ typedef struct {
 
 /* Does fit rule i match f? */
 bool le_rules_fit_match(le_rules_t *r, size_t i, const le_fit_facts_t *f);
+/* The first fit rule from i on that f matches; le_rules_count when none. */
+size_t le_rules_fit_next(le_rules_t *r, size_t i, const le_fit_facts_t *f);
 
 /* Do a and b score alike: the same scoring, mql, suppress, identity and limits settings? (A
  * running server applies a change only at a restart: its scores are a replay of the log
