@@ -34,6 +34,7 @@ struct le_textmatch_s {
     le_condop_t op;
     size_t n;
     char **values;  /* GLOB and REGEX: as written; EQ: in ASCII lower case */
+    char **masks;   /* EQ: each value's case mask (eq_lower) */
     size_t *lens;   /* their lengths */
     gplan_t *globs; /* GLOB: each value's plan */
     size_t nsimple; /* GLOB: how many plans are simple */
@@ -158,26 +159,23 @@ static const char *find(const char *hay, size_t len, const char *needle, size_t 
 #endif
 }
 
-/* The 8 bytes in x with ASCII upper case lowered (SWAR: a byte is upper case when its low 7
- * bits are >= 'A' and not > 'Z' and its high bit is clear; 0x20 is added to those alone). */
-static inline uint64_t lower8(uint64_t x) {
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    uint64_t low7 = x & ~high;
-    uint64_t ge_a = low7 + (0x80 - 'A') * ones, gt_z = low7 + (0x7f - 'Z') * ones;
-    uint64_t upper = (ge_a ^ gt_z) & ~x & high;
-    return x | upper >> 2;
-}
-
-/* s[0..n) equals the lower-case low[0..n), ASCII case-insensitively: 8 bytes at a time. */
-static bool eq_lower(const char *s, const char *low, size_t n) {
-    uint64_t a, b;
-    for (; n >= 8; n -= 8, s += 8, low += 8) {
+/*
+ * s[0..n) equals the lower-case value low[0..n), ASCII case-insensitively, given the value's
+ * case mask (0x20 where low has a letter, else 0): s | mask == low, 8 bytes at a time. Where
+ * low has a letter, s may have it in either case (the two differ in 0x20 alone, and no other
+ * byte or'ed with 0x20 gives a lower-case letter); elsewhere s must have low's byte, which is
+ * what folding s's upper case first would say, since low has no upper case.
+ */
+static inline bool eq_lower(const char *s, const char *low, const char *mask, size_t n) {
+    uint64_t a, b, c;
+    for (; n >= 8; n -= 8, s += 8, low += 8, mask += 8) {
         memcpy(&a, s, 8);
         memcpy(&b, low, 8);
-        if (lower8(a) != b) return false;
+        memcpy(&c, mask, 8);
+        if ((a | c) != b) return false;
     }
     for (size_t i = 0; i < n; i++)
-        if (lower_ascii(s[i]) != low[i]) return false;
+        if ((s[i] | mask[i]) != low[i]) return false;
     return true;
 }
 
@@ -286,7 +284,15 @@ le_textmatch_t *le_textmatch_new(le_condop_t op, const char *const *values, size
             plan_glob(m->values[i], &m->globs[i]);
             m->nsimple += m->globs[i].simple;
         }
-        if (op == LE_COND_EQ) lower_in_place(m->values[i]);
+    }
+    if (op == LE_COND_EQ) {
+        m->masks = le_xcalloc(n ? n : 1, sizeof(*m->masks));
+        for (size_t i = 0; i < n; i++) {
+            lower_in_place(m->values[i]);
+            m->masks[i] = le_xmalloc(m->lens[i] + 1);
+            for (size_t j = 0; j <= m->lens[i]; j++)
+                m->masks[i][j] = m->values[i][j] >= 'a' && m->values[i][j] <= 'z' ? 0x20 : 0;
+        }
     }
     m->one_pass = m->globs && n >= 2 && m->nsimple == n;
     for (size_t i = 0; i < n && m->one_pass; i++) {
@@ -335,7 +341,7 @@ static __attribute__((noinline)) bool match_re(le_textmatch_t *m, const char *s,
 /* The values of m against s[0..len) (not empty): the lengths first, most differ in theirs. */
 static __attribute__((noinline)) bool match_eq(const le_textmatch_t *m, const char *s, size_t len) {
     for (size_t i = 0; i < m->n; i++)
-        if (len == m->lens[i] && eq_lower(s, m->values[i], len)) return true;
+        if (len == m->lens[i] && eq_lower(s, m->values[i], m->masks[i], len)) return true;
     return false;
 }
 
@@ -520,6 +526,7 @@ void le_textmatch_free(le_textmatch_t *m) {
     if (!m) return;
     for (size_t i = 0; i < m->n; i++) {
         if (m->values) free(m->values[i]);
+        if (m->masks) free(m->masks[i]);
         if (m->re) pcre2_code_free(m->re[i]);
         if (m->globs) {
             for (size_t k = 0; k < m->globs[i].nparts; k++) free(m->globs[i].part[k]);
@@ -530,6 +537,7 @@ void le_textmatch_free(le_textmatch_t *m) {
     free(m->globs);
     free(m->lens);
     free(m->values);
+    free(m->masks);
     free(m->re);
     free(m->jit);
     pcre2_match_data_free(m->md);
