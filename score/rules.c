@@ -446,13 +446,25 @@ static const le_str_t utm_names[5] = {LE_STR("utm_source"), LE_STR("utm_medium")
  * name came first. A key without '=' is no parameter; an empty value is one. */
 static inline void utm_param(le_rules_event_t *c, const char *p, size_t n) {
     if (n <= 5 || memcmp(p, "utm_", 4) != 0) return; /* "utm_", one more byte and '=' */
-    for (int k = 0; k < 5; k++) {
-        size_t kn = utm_names[k].len;
-        if (n > kn && p[kn] == '=' && memcmp(p + 4, utm_names[k].ptr + 4, kn - 4) == 0) {
-            if (!c->utm[k].ptr) c->utm[k] = (le_str_t){p + kn + 1, n - kn - 1};
-            return;
-        }
-    }
+    int k;
+    size_t kn;
+    /* the names as literals: each comparison a load or two, no memcmp call */
+#define IS(lit)                                                                                    \
+    (kn = sizeof(lit) - 1, n > kn && p[kn] == '=' && memcmp(p + 4, (lit) + 4, kn - 4) == 0)
+    if (IS("utm_source"))
+        k = 0;
+    else if (IS("utm_medium"))
+        k = 1;
+    else if (IS("utm_campaign"))
+        k = 2;
+    else if (IS("utm_term"))
+        k = 3;
+    else if (IS("utm_content"))
+        k = 4;
+    else
+        return;
+#undef IS
+    if (!c->utm[k].ptr) c->utm[k] = (le_str_t){p + kn + 1, n - kn - 1};
 }
 
 /* Note where each utm_* parameter of the event's URL is, and whether the query has a '%' or
@@ -471,15 +483,21 @@ static void scan_utm(le_rules_event_t *c) {
                   plus = _mm_set1_epi8('+');
     for (; p < end; p += 16) {
         size_t left = (size_t)(end - p);
+        const char *blk = p; /* the 16 bytes looked at, bit i for blk[i] */
+        unsigned valid = 0xffffu;
         __m128i v;
-        if (left >= 16) {
-            v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        } else { /* the last bytes, copied: nothing is read past the URL */
+        if (left < 16 && url.len >= 16) { /* the URL's last 16 bytes: nothing read past it */
+            blk = end - 16;
+            valid = (0xffffu << (16 - left)) & 0xffffu;
+            v = _mm_loadu_si128((const __m128i *)(const void *)blk);
+        } else if (left < 16) { /* a short URL: its last bytes copied */
             char tail[16] = {0};
             memcpy(tail, p, left);
             v = _mm_loadu_si128((const __m128i *)(const void *)tail);
+            valid = (1u << left) - 1;
+        } else {
+            v = _mm_loadu_si128((const __m128i *)(const void *)p);
         }
-        unsigned valid = left >= 16 ? 0xffffu : (1u << left) - 1;
         unsigned mh = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, hash)) & valid;
         if (mh) valid &= (1u << __builtin_ctz(mh)) - 1; /* the query ends at the '#' */
         unsigned ma = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, amp)) & valid;
@@ -488,12 +506,12 @@ static void scan_utm(le_rules_event_t *c) {
             valid)
             c->utm_plain = false;
         for (; ma; ma &= ma - 1) {
-            const char *at = p + __builtin_ctz(ma);
+            const char *at = blk + __builtin_ctz(ma);
             utm_param(c, seg, (size_t)(at - seg));
             seg = at + 1;
         }
         if (mh) {
-            end = p + __builtin_ctz(mh);
+            end = blk + __builtin_ctz(mh);
             break;
         }
     }
