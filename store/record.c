@@ -1009,11 +1009,102 @@ static inline int put_id(le_event_t *ev, le_str_t id, const uint8_t *end) {
     return 0;
 }
 
+/* The 4 bytes at p as a little-endian word (the caller knows they are there). */
+static inline uint32_t load32(const uint8_t *p) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* What the decoder notes besides the event. */
+typedef struct {
+    bool have_v, vid_is_id;
+    size_t idlen;
+} dstate_t;
+
+/* The value of a key of kind into ev. Inline: with a constant kind (the pass in the
+ * encoder's order) the switch folds away. */
+static inline __attribute__((always_inline)) int take_value(cur_t *c, unsigned kind, le_event_t *ev,
+                                                            le_arena_t *a, dstate_t *st) {
+    le_str_t id;
+    int64_t v;
+    int rc;
+    switch (kind) {
+        case K_V:
+            rc = get_int(c, &v);
+            if (rc == 0 && v < 1) rc = LE_ECORRUPT;
+            st->have_v = true;
+            return rc;
+        case K_T:
+            return get_int(c, &ev->time_ms);
+        case K_CT:
+            return get_int(c, &ev->client_ts_ms);
+        case K_TY:
+            return get_u8(c, &ev->type);
+        case K_SRC:
+            return get_u8(c, &ev->source);
+        case K_IK:
+            return get_u8(c, &ev->id_kind);
+        case K_ID:
+            rc = get_str(c, &id);
+            if (rc == 0 && id.len > LE_ID_HEX_LEN) rc = LE_ECORRUPT;
+            if (rc == 0) rc = put_id(ev, id, c->end);
+            if (rc == 0) st->idlen = id.len;
+            return rc;
+        case K_C:
+            return get_bool(c, &ev->consent);
+        case K_GPC:
+            return get_bool(c, &ev->gpc);
+        case K_BOT:
+            return get_bool(c, &ev->bot);
+        case K_SF:
+            return get_bool(c, &ev->staff);
+        case K_N:
+            return get_str(c, &ev->name);
+        case K_U:
+            return get_str(c, &ev->url);
+        case K_R:
+            return get_str(c, &ev->ref);
+        case K_TI:
+            return get_str(c, &ev->title);
+        case K_VID:
+            if (c->p < c->end && *c->p == 0xc3) { /* the same as id (which may come later) */
+                c->p++;
+                st->vid_is_id = true;
+                return 0;
+            }
+            return get_str(c, &ev->vid);
+        case K_F:
+            return get_str(c, &ev->form_id);
+        case K_P:
+            return get_kvs(c, a, &ev->props, &ev->nprops);
+        case K_FF:
+            return get_kvs(c, a, &ev->fields, &ev->nfields);
+        case K_IP:
+            return get_str(c, &ev->ip);
+        case K_UA:
+            return get_str(c, &ev->ua);
+        case K_L:
+            return get_str(c, &ev->lang);
+        case K_XA:
+            ev->enriched = true;
+            return get_enrichment_array(c, &ev->x);
+        case K_XM: {
+            cur_t k = *c;
+            rc = get_enrichment(&k, &ev->x);
+            *c = k;
+            ev->enriched = true;
+            return rc;
+        }
+        default:
+            return skip(c); /* a key from a later version */
+    }
+}
+
 int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t *a) {
     cur_t c = {payload, (const uint8_t *)payload + len};
     tok_t m;
-    bool have_v = false, vid_is_id = false;
-    size_t idlen = 0;
+    dstate_t st = {false, false, 0};
 
     zero_event(ev);
     if (c.end - c.p >= 3 && *c.p == 0xde) { /* map 16: a record has 16 keys or more */
@@ -1024,16 +1115,53 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
         return LE_ECORRUPT;
     }
     if (2 * (uint64_t)m.n > (uint64_t)(c.end - c.p)) return LE_ECORRUPT;
+
+    /* First the keys in the encoder's order, straight through: each one comparison of the
+     * entry's first bytes, and its value read by code made for that key. Keys the encoder
+     * left out cost their comparison; the first that is not where the order says stops this,
+     * and the loop below takes the rest as they come. */
+    uint32_t i = 0;
     size_t o = 0; /* the next place in order[] a key may be at */
-    for (uint32_t i = 0; i < m.n; i++) {
-        le_str_t id;
-        int64_t v;
-        int rc;
+#define STEP(k)                                                                                    \
+    do {                                                                                           \
+        if (i < m.n && c.end - c.p >= 4 && (load32(c.p) & order[k].mask) == order[k].word) {       \
+            c.p += order[k].len;                                                                   \
+            if (take_value(&c, order_kind[k], ev, a, &st)) return LE_ECORRUPT;                     \
+            i++;                                                                                   \
+            o = (k) + 1;                                                                           \
+        }                                                                                          \
+    } while (0)
+    _Static_assert(LE_ARRAY_SIZE(order) == 23, "a STEP per key in order[]");
+    STEP(0);
+    STEP(1);
+    STEP(2);
+    STEP(3);
+    STEP(4);
+    STEP(5);
+    STEP(6);
+    STEP(7);
+    STEP(8);
+    STEP(9);
+    STEP(10);
+    STEP(11);
+    STEP(12);
+    STEP(13);
+    STEP(14);
+    STEP(15);
+    STEP(16);
+    STEP(17);
+    STEP(18);
+    STEP(19);
+    STEP(20);
+    STEP(21);
+    STEP(22);
+#undef STEP
+
+    for (; i < m.n; i++) {
         unsigned kind = K_OTHER;
         bool found = false;
         if (LE_LIKELY(c.end - c.p >= 4)) {
-            uint32_t w;
-            memcpy(&w, c.p, 4);
+            uint32_t w = load32(c.p);
             for (size_t k = o; k < LE_ARRAY_SIZE(order); k++)
                 if ((w & order[k].mask) == order[k].word) {
                     kind = order_kind[k];
@@ -1048,103 +1176,10 @@ int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t
             if (get_key(&c, &code)) return LE_ECORRUPT;
             kind = key_kind(code);
         }
-        switch (kind) {
-            case K_V:
-                rc = get_int(&c, &v);
-                if (rc == 0 && v < 1) rc = LE_ECORRUPT;
-                have_v = true;
-                break;
-            case K_T:
-                rc = get_int(&c, &ev->time_ms);
-                break;
-            case K_CT:
-                rc = get_int(&c, &ev->client_ts_ms);
-                break;
-            case K_TY:
-                rc = get_u8(&c, &ev->type);
-                break;
-            case K_SRC:
-                rc = get_u8(&c, &ev->source);
-                break;
-            case K_IK:
-                rc = get_u8(&c, &ev->id_kind);
-                break;
-            case K_ID:
-                rc = get_str(&c, &id);
-                if (rc == 0 && id.len > LE_ID_HEX_LEN) rc = LE_ECORRUPT;
-                if (rc == 0) rc = put_id(ev, id, c.end);
-                if (rc == 0) idlen = id.len;
-                break;
-            case K_C:
-                rc = get_bool(&c, &ev->consent);
-                break;
-            case K_GPC:
-                rc = get_bool(&c, &ev->gpc);
-                break;
-            case K_BOT:
-                rc = get_bool(&c, &ev->bot);
-                break;
-            case K_SF:
-                rc = get_bool(&c, &ev->staff);
-                break;
-            case K_N:
-                rc = get_str(&c, &ev->name);
-                break;
-            case K_U:
-                rc = get_str(&c, &ev->url);
-                break;
-            case K_R:
-                rc = get_str(&c, &ev->ref);
-                break;
-            case K_TI:
-                rc = get_str(&c, &ev->title);
-                break;
-            case K_VID:
-                if (c.p < c.end && *c.p == 0xc3) { /* the same as id (which may come later) */
-                    c.p++;
-                    vid_is_id = true;
-                    rc = 0;
-                } else {
-                    rc = get_str(&c, &ev->vid);
-                }
-                break;
-            case K_F:
-                rc = get_str(&c, &ev->form_id);
-                break;
-            case K_P:
-                rc = get_kvs(&c, a, &ev->props, &ev->nprops);
-                break;
-            case K_FF:
-                rc = get_kvs(&c, a, &ev->fields, &ev->nfields);
-                break;
-            case K_IP:
-                rc = get_str(&c, &ev->ip);
-                break;
-            case K_UA:
-                rc = get_str(&c, &ev->ua);
-                break;
-            case K_L:
-                rc = get_str(&c, &ev->lang);
-                break;
-            case K_XA:
-                rc = get_enrichment_array(&c, &ev->x);
-                ev->enriched = true;
-                break;
-            case K_XM: {
-                cur_t k = c;
-                rc = get_enrichment(&k, &ev->x);
-                c = k;
-                ev->enriched = true;
-                break;
-            }
-            default:
-                rc = skip(&c); /* a key from a later version */
-                break;
-        }
-        if (rc) return LE_ECORRUPT;
+        if (take_value(&c, kind, ev, a, &st)) return LE_ECORRUPT;
     }
-    if (c.p != c.end || !have_v) return LE_ECORRUPT;
-    if (vid_is_id) ev->vid = (le_str_t){ev->id, idlen}; /* strlen(ev->id): ids hold no NUL */
+    if (c.p != c.end || !st.have_v) return LE_ECORRUPT;
+    if (st.vid_is_id) ev->vid = (le_str_t){ev->id, st.idlen}; /* strlen(ev->id): no NUL in ids */
     return 0;
 }
 
