@@ -1370,8 +1370,23 @@ void le_engine_hint_init(const le_engine_t *e, const le_event_t *ev, le_engine_h
     if (title.len) h->role = (int8_t)le_role_from_title(title);
 }
 
+static inline void prefetch(const le_engine_t *e, const le_event_t *ev, int stage,
+                            le_engine_hint_t *h);
+
 void le_engine_prefetch(const le_engine_t *e, const le_event_t *ev, int stage,
                         le_engine_hint_t *h) {
+    prefetch(e, ev, stage, h);
+}
+
+void le_engine_prefetch_batch(const le_engine_t *e, const le_event_t *ev, const bool *ok,
+                              le_engine_hint_t *h, size_t n) {
+    for (int stage = 0; stage < LE_ENGINE_PREFETCH_STAGES; stage++)
+        for (size_t i = 0; i < n; i++)
+            if (ok[i]) prefetch(e, &ev[i], stage, &h[i]);
+}
+
+static inline void prefetch(const le_engine_t *e, const le_event_t *ev, int stage,
+                            le_engine_hint_t *h) {
     if (ev->type == LE_EV_STATUS || ev->type == LE_EV_ERASE) return;
     if (stage == 0) {
         __builtin_prefetch(&e->index[h->hash & e->index_mask]);
