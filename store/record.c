@@ -741,14 +741,26 @@ static inline int get_enrichment_array(cur_t *c, le_enrichment_t *x) {
     if ((uint64_t)m.n > (uint64_t)(c->end - c->p)) return LE_ECORRUPT;
     /* the string slots first, in a loop of their own: most of the array */
     uint32_t i = 0, nstr = m.n < NXSTR ? m.n : (uint32_t)NXSTR;
+    const uint8_t *p = c->p, *end = c->end;
     for (; i < nstr; i++) {
-        if (c->p >= c->end) return LE_ECORRUPT;
-        if (*c->p == 0xc0) { /* nil: unknown */
-            c->p++;
+        if (p >= end) return LE_ECORRUPT;
+        unsigned b = *p;
+        if (b == 0xc0) { /* nil: unknown */
+            p++;
             continue;
         }
+        if ((b & 0xe0) == 0xa0) { /* a fixstr, as nearly all of them are */
+            size_t n = b & 0x1fu;
+            if ((size_t)(end - p) <= n) return LE_ECORRUPT;
+            *xfield(x, i) = (le_str_t){(const char *)p + 1, n};
+            p += 1 + n;
+            continue;
+        }
+        c->p = p;
         if (get_str(c, xfield(x, i))) return LE_ECORRUPT;
+        p = c->p;
     }
+    c->p = p;
     for (; i < m.n; i++) {
         int rc = 0;
         if (i >= X_SLOTS) {
