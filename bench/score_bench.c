@@ -45,8 +45,10 @@
  *      shapes, six networks in turn), all from the one visitor id the benchmark sends. What
  *      the server's scorer thread does for each of them, on the worker's core: the baseline
  *      le_record_decode alone, the rules alone (le_lead_behaviour + le_lead_fit on a decoded
- *      event), and le_engine_replay over a real event log (one thread, as the live follower).
- *      Best of 3 rounds. Under callgrind, `-s D` with a small -p gives instructions per event.
+ *      event), and le_engine_replay over a real event log (one thread, as the live follower),
+ *      the second of two passes into the same engine (the first grows its tables, as a scorer
+ *      that has run a while has). Best of 3 rounds. Under callgrind, `-s D` with a small -p
+ *      gives instructions per event (le_engine_replay: 6 calls of -p events each).
  *
  *     score_bench [-s sections] [-v visitors] [-n apply-events] [-r replay-events]
  *                 [-p pixel-events] [-d parent-dir]
@@ -1014,17 +1016,22 @@ static void bench_pixel(const le_config_t *cfg, uint64_t n, const char *parent) 
         le_lead_free(&lead);
         le_rules_free(rules);
 
-        /* the scorer's loop over the log: read, decode, apply */
-        static const le_logpos_t all = {UINT32_MAX, UINT64_MAX};
-        le_logreader_t *rd;
-        uint64_t bad = 0;
-        t0 = now_s();
-        if (le_logreader_open(logdir, (le_logpos_t){0, 0}, &rd, &msg) != 0) die("open", msg);
-        int64_t got = le_engine_replay(e, rd, all, 0, rb, NULL, NULL, &bad, &msg);
-        le_logreader_close(rd);
-        double rep = now_s() - t0;
-        if (got != (int64_t)n || bad) die("replay", msg ? msg : "record count differs");
-        if (rep < best_replay) best_replay = rep;
+        /* the scorer's loop over the log: read, decode, apply. Twice, the first pass not timed:
+         * it grows the engine's tables (the journey ring's text, touched for the first time),
+         * which a scorer that has run a while has done, and the second pass pays only what
+         * every event costs. */
+        for (int pass = 0; pass < 2; pass++) {
+            static const le_logpos_t all = {UINT32_MAX, UINT64_MAX};
+            le_logreader_t *rd;
+            uint64_t bad = 0;
+            t0 = now_s();
+            if (le_logreader_open(logdir, (le_logpos_t){0, 0}, &rd, &msg) != 0) die("open", msg);
+            int64_t got = le_engine_replay(e, rd, all, 0, rb, NULL, NULL, &bad, &msg);
+            le_logreader_close(rd);
+            double rep = now_s() - t0;
+            if (got != (int64_t)n || bad) die("replay", msg ? msg : "record count differs");
+            if (pass == 1 && rep < best_replay) best_replay = rep;
+        }
         gen_pixel(g, n);
         le_engine_apply(e, &g->ev, &last); /* what one more event does: the state, in brief */
         le_engine_free(e);
@@ -1054,7 +1061,7 @@ static void bench_pixel(const le_config_t *cfg, uint64_t n, const char *parent) 
 }
 
 int main(int argc, char **argv) {
-    uint64_t nvis = 1000000, napply = 1000000, nreplay = 2000000, npixel = 1000000;
+    uint64_t nvis = 1000000, napply = 1000000, nreplay = 2000000, npixel = 300000;
     const char *parent = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     const char *sections = "ABCD";
     int c;
