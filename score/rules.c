@@ -5,6 +5,11 @@
  * condition becomes a field id plus values in the form matching wants: names become enum
  * indices, numbers integers, company names company keys, and text values a matcher
  * (config/textmatch.h: strings, globs, PCRE2 patterns).
+ *
+ * The behaviour rules are then planned for the scorer, which asks every one of them about
+ * every event (plan_behaviour: conditions by cost, shared ones numbered, URL runs grouped per
+ * field), and matched against an event prepared once (le_rules_event_t): the answers are
+ * exactly those of trying each condition of each rule on its own.
  */
 #include "rules.h"
 

@@ -48,11 +48,12 @@ bool le_rules_behaviour_match(le_rules_t *r, size_t i, const le_event_t *ev);
 
 /*
  * One event as the behaviour rules see it, prepared once for all of them rather than once per
- * condition: each field is set up the first time a rule asks for it (with a lower-case copy
- * when globs look at it), the URL's query is scanned once for every utm_* value and each of
- * them decoded once, and a condition several rules share (event: pageview) is decided once.
- * The members are rules.c's; on the stack it costs nothing until used (the space is not
- * cleared). Between le_rules_event_init and le_rules_event_done, ev and r must not change.
+ * condition: its own strings are set up at init, each with room for a lower-case copy that
+ * the first glob on it makes; the URL's query is scanned once, when a rule first asks for a
+ * utm_* value, for all five, and each is decoded at most once; a condition several rules
+ * share (event: pageview) is decided once. The members are rules.c's; on the stack it costs
+ * a few dozen stores (the space is not cleared). Between le_rules_event_init and
+ * le_rules_event_done, ev and r must not change.
  */
 #define LE_RULES_EVENT_FIELDS 10 /* event, url, ref, title, form, the five utm_* */
 #define LE_RULES_EVENT_MEMO 64   /* conditions shared by several rules decided once */
