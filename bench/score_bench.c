@@ -38,7 +38,22 @@
  *      le_engine_save, le_snapshot_write (temp file, fsync, rename), le_snapshot_read and
  *      le_engine_load into a new engine, checked to save byte for byte the same state.
  *
- *     score_bench [-v visitors] [-n apply-events] [-r replay-events] [-d parent-dir]
+ *   D. The pixel benchmark's event. bench/run.sh's scoring section (six behaviour rules: URL
+ *      globs, a regex, utm_source + utm_medium, a form rule; five fit rules) and what pixel/
+ *      makes of its request: a page view of /pricing?utm_source=newsletter&utm_medium=email
+ *      with a referrer, a title, the prop plan=enterprise and an enrichment (the fixture's
+ *      shapes, six networks in turn), all from the one visitor id the benchmark sends. What
+ *      the server's scorer thread does for each of them, on the worker's core: the baseline
+ *      le_record_decode alone, the rules alone (le_lead_behaviour + le_lead_fit on a decoded
+ *      event), and le_engine_replay over a real event log (one thread, as the live follower),
+ *      the second of two passes into the same engine (the first grows its tables, as a scorer
+ *      that has run a while has). Best of 3 rounds. Under callgrind, `-s D` with a small -p
+ *      gives instructions per event (le_engine_replay: 6 calls of -p events each).
+ *
+ *     score_bench [-s sections] [-v visitors] [-n apply-events] [-r replay-events]
+ *                 [-p pixel-events] [-d parent-dir]
+ *
+ *   -s picks sections by letter ("BD"); all by default.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -97,6 +112,35 @@ static const char yaml[] =
     "  competitor_domains: [rival.example]\n"
     "limits:\n"
     "  max_visitors: 1100000\n";
+
+/* bench/run.sh's scoring section, as start_leadedge writes it (section D). */
+static const char pixel_yaml[] =
+    "scoring:\n"
+    "  behaviour:\n"
+    "    half_life: 14d\n"
+    "    rules:\n"
+    "      - {name: pricing page, when: {event: pageview, url: \"*/pricing*\"}, points: 15,\n"
+    "         max_per_day: 1}\n"
+    "      - {name: product page, when: {event: pageview, url: [\"*/product/*\", "
+    "\"*/products/*\",\n"
+    "         \"*/integrations/*\"]}, points: 5, max_per_day: 3}\n"
+    "      - {name: case study, when: {event: pageview,\n"
+    "         url: {regex: \"/(customers|case-studies)/[a-z0-9-]+\"}}, points: 8, once: true}\n"
+    "      - {name: careers page, when: {event: pageview, url: \"*/careers*\"}, points: -20}\n"
+    "      - {name: newsletter click, when: {utm_source: newsletter, utm_medium: email},\n"
+    "         points: 5, max_per_day: 1}\n"
+    "      - {name: demo request, when: {event: form, form: demo}, points: 40, once: true}\n"
+    "  fit:\n"
+    "    rules:\n"
+    "      - {name: DACH, when: {country: [DE, AT, CH]}, points: 10}\n"
+    "      - {name: business network, when: {network: [business, government, education]},\n"
+    "         points: 10}\n"
+    "      - {name: known company, when: {company_known: true}, points: 5}\n"
+    "      - {name: decision maker, when: {role: [decider, buyer]}, points: 15}\n"
+    "      - {name: freemail, when: {email_domain: freemail}, points: -15}\n"
+    "mql:\n"
+    "  behaviour: 50\n"
+    "  fit: 20\n";
 
 #define T0_MS 1795000000000LL
 #define GOAL_BYTES 256.0
@@ -814,12 +858,221 @@ static void bench_replay(const le_config_t *cfg, uint64_t n, const char *parent)
     if (!same) exit(1);
 }
 
+/* ---- D: the pixel benchmark's event ------------------------------------------------------- */
+
+/* The event bench/run.sh's request becomes (pixel/params.c, fill_common), enriched with the
+ * shapes of the benchmark's MMDB fixture (tests/fixtures/make_mmdb.pl make_bench): addresses
+ * in turn, so network k of six user types, a company on business, government and college
+ * networks. */
+static void gen_pixel(gen_t *g, uint64_t i) {
+    static const uint8_t nets[6] = {LE_NET_BUSINESS, LE_NET_ISP,        LE_NET_CELLULAR,
+                                    LE_NET_HOSTING,  LE_NET_GOVERNMENT, LE_NET_EDUCATION};
+    static le_kv_t props[1];
+    le_event_t *ev = &g->ev;
+    unsigned k = (unsigned)(i % 6);
+    memset(ev, 0, sizeof(*ev));
+    memcpy(ev->id, "0123456789abcdef0123456789abcdef", LE_ID_HEX_LEN + 1);
+    ev->time_ms = T0_MS + (int64_t)i;
+    ev->client_ts_ms = 1764175561123LL;
+    ev->type = LE_EV_PAGEVIEW;
+    ev->source = LE_SRC_PIXEL;
+    ev->id_kind = LE_ID_COOKIE;
+    ev->consent = true;
+    ev->name = LE_STR("pageview");
+    ev->url = LE_STR("https://www.example.com/pricing?utm_source=newsletter&utm_medium=email");
+    ev->ref = LE_STR("https://www.example.com/products/widget");
+    ev->title = LE_STR("Pricing \xe2\x80\x93 Example GmbH");
+    ev->vid = (le_str_t){ev->id, LE_ID_HEX_LEN};
+    props[0] = (le_kv_t){LE_STR("plan"), LE_STR("enterprise")};
+    ev->props = props;
+    ev->nprops = 1;
+    snprintf(g->ip, sizeof(g->ip), "%u.%u.0.0", 11 + k, 40 + k);
+    ev->ip = le_str(g->ip);
+    ev->ua = le_str(agents[0].ua);
+    ev->lang = LE_STR("de-DE,de;q=0.9,en;q=0.8");
+
+    le_enrichment_t *x = &ev->x;
+    ev->enriched = true;
+    x->country_code = LE_STR("BA");
+    x->country = LE_STR("Country 1 (en)");
+    x->region_code = LE_STR("S1");
+    x->region = LE_STR("Region 1 (en)");
+    x->city = LE_STR("City 1 (en)");
+    x->postal = LE_STR("00007");
+    x->time_zone = LE_STR("Zone/City_1");
+    x->continent = LE_STR("C1");
+    x->latitude = -59;
+    x->longitude = -169;
+    x->accuracy_km = 6;
+    x->has_location = true;
+    x->network = nets[k];
+    x->org = LE_STR("Org 1");
+    x->as_org = LE_STR("AS 1");
+    x->asn = 64513;
+    x->connection_type = k % 2 ? LE_STR("Corporate") : LE_STR("Cable/DSL");
+    x->user_type = LE_STR("business");
+    if (nets[k] == LE_NET_BUSINESS || nets[k] == LE_NET_GOVERNMENT || nets[k] == LE_NET_EDUCATION) {
+        x->company = LE_STR("Org 1");
+        x->company_key = LE_STR("org 1");
+        x->domain = LE_STR("org1.example");
+    }
+    if (nets[k] == LE_NET_HOSTING) x->bot_reasons = LE_BOT_NETWORK;
+    x->browser = LE_STR("Chrome");
+    x->browser_version = LE_STR("131.0.0");
+    x->os = LE_STR("Windows");
+    x->os_version = LE_STR("10");
+    x->device = LE_STR("Other");
+    x->device_class = LE_DEV_DESKTOP;
+    x->language = LE_STR("de-DE");
+}
+
+static void bench_pixel(const le_config_t *cfg, uint64_t n, const char *parent) {
+    gen_t *g = calloc(1, sizeof(*g));
+    records_t rs = {.off = malloc((n + 1) * sizeof(size_t)), .n = n};
+    msgpack_sbuffer_init(&rs.sb);
+    for (uint64_t i = 0; i < n; i++) {
+        rs.off[i] = rs.sb.size;
+        gen_pixel(g, i);
+        le_record_encode(&g->ev, &rs.sb);
+    }
+    rs.off[n] = rs.sb.size;
+
+    /* the same records in a real event log, for the scorer's loop */
+    snprintf(tmpdir, sizeof(tmpdir), "%s/score-bench-XXXXXX", parent);
+    if (!mkdtemp(tmpdir)) {
+        tmpdir[0] = '\0';
+        die("mkdtemp", strerror(errno));
+    }
+    char logdir[sizeof(tmpdir) + 8];
+    snprintf(logdir, sizeof(logdir), "%s/data", tmpdir);
+    le_evlog_opts_t o = {.dir = logdir,
+                         .segment_size = 64u << 20,
+                         .fsync_mode = LE_FSYNC_NEVER,
+                         .fsync_interval_ms = 10,
+                         .buffer_limit = 256u << 20};
+    le_evlog_t *l;
+    char *msg = NULL;
+    if (le_evlog_open(&l, &o, &msg) != 0) die("evlog open", msg);
+    for (uint64_t i = 0; i < n; i++) {
+        gen_pixel(g, i);
+        int rc;
+        while ((rc = le_evlog_append(l, &g->ev)) == LE_EFULL) sched_yield();
+        if (rc) die("append", strerror(-rc));
+    }
+    le_evlog_close(l);
+
+    /* the arena starts in a buffer, as the scorer's (le_replay_buf_t): resetting it frees
+     * nothing, so a decode costs no malloc */
+    static char first[64 * 1024];
+    le_arena_t a;
+    le_arena_init(&a, first, sizeof(first));
+    le_replay_buf_t *rb = malloc(sizeof(*rb));
+    le_replay_buf_init(rb);
+    double best_dec = 1e30, best_rules = 1e30, best_replay = 1e30;
+    unsigned sink = 0;
+    le_apply_t last = {0};
+    for (int round = 0; round < 3; round++) {
+        /* baseline: decode only, the arena reset per record as the scorer does */
+        double t0 = now_s();
+        for (size_t i = 0; i < n; i++) {
+            le_event_t ev;
+            le_arena_reset(&a);
+            if (le_record_decode(rs.sb.data + rs.off[i], rs.off[i + 1] - rs.off[i], &ev, &a))
+                die("decode", "a record does not decode");
+            sink += ev.type;
+        }
+        double dec = now_s() - t0;
+        if (dec < best_dec) best_dec = dec;
+
+        /* the rules alone: behaviour and fit of one anonymous lead, on decoded events (the
+         * decoding not timed) */
+        le_engine_t *e = engine_new(cfg);
+        le_rules_t *rules;
+        le_buf_t err = LE_BUF_INIT;
+        if (le_rules_build(cfg, &rules, &err) != 0) die("rules", le_buf_cstr(&err));
+        le_buf_free(&err);
+        le_lead_t lead = {0};
+        double rules_s = 0;
+        for (size_t b = 0; b < n; b += BATCH) {
+            size_t k = n - b < BATCH ? n - b : BATCH;
+            le_event_t *evs = malloc(k * sizeof(*evs));
+            le_arena_reset(&a);
+            for (size_t j = 0; j < k; j++)
+                if (le_record_decode(rs.sb.data + rs.off[b + j], rs.off[b + j + 1] - rs.off[b + j],
+                                     &evs[j], &a))
+                    die("decode", "a record does not decode");
+            double s0 = now_s();
+            for (size_t j = 0; j < k; j++) {
+                le_fired_t fired[8];
+                sink += (unsigned)le_lead_behaviour(&lead, rules, &evs[j], 14 * 86400.0, fired, 8);
+                le_fit_facts_t f = {
+                    .x = &evs[j].x, .email_kind = -1, .company_size = -1, .company_match = -1};
+                sink += (unsigned)le_lead_fit(&lead, rules, &f);
+            }
+            rules_s += now_s() - s0;
+            free(evs);
+        }
+        if (rules_s < best_rules) best_rules = rules_s;
+        le_lead_free(&lead);
+        le_rules_free(rules);
+
+        /* the scorer's loop over the log: read, decode, apply. Twice, the first pass not timed:
+         * it grows the engine's tables (the journey ring's text, touched for the first time),
+         * which a scorer that has run a while has done, and the second pass pays only what
+         * every event costs. */
+        for (int pass = 0; pass < 2; pass++) {
+            static const le_logpos_t all = {UINT32_MAX, UINT64_MAX};
+            le_logreader_t *rd;
+            uint64_t bad = 0;
+            t0 = now_s();
+            if (le_logreader_open(logdir, (le_logpos_t){0, 0}, &rd, &msg) != 0) die("open", msg);
+            int64_t got = le_engine_replay(e, rd, all, 0, rb, NULL, NULL, &bad, &msg);
+            le_logreader_close(rd);
+            double rep = now_s() - t0;
+            if (got != (int64_t)n || bad) die("replay", msg ? msg : "record count differs");
+            if (pass == 1 && rep < best_replay) best_replay = rep;
+        }
+        gen_pixel(g, n);
+        le_engine_apply(e, &g->ev, &last); /* what one more event does: the state, in brief */
+        le_engine_free(e);
+    }
+    le_replay_buf_free(rb);
+    free(rb);
+    le_arena_free(&a);
+    cleanup();
+
+    double dn = (double)n;
+    printf("\n== D. the pixel benchmark's event: %llu page views of one visitor (bench/run.sh's "
+           "rules and request), best of 3 ==\n",
+           (unsigned long long)n);
+    printf("records: %.0f bytes each; the lead after them: behaviour %.1f, fit %d, suppress 0x%x\n",
+           (double)rs.sb.size / dn, (double)last.behaviour, last.fit, last.suppress);
+    printf("%-46s %12s %12s\n", "what", "events/s", "ns/event");
+    printf("%-46s %12.0f %12.1f\n", "baseline: le_record_decode only", dn / best_dec,
+           best_dec * 1e9 / dn);
+    printf("%-46s %12.0f %12.1f\n", "rules only: le_lead_behaviour + le_lead_fit", dn / best_rules,
+           best_rules * 1e9 / dn);
+    printf("%-46s %12.0f %12.1f\n", "le_engine_replay: read + decode + apply", dn / best_replay,
+           best_replay * 1e9 / dn);
+    if (sink == 1) printf("\n"); /* keeps the loops' results alive */
+    free(rs.off);
+    msgpack_sbuffer_destroy(&rs.sb);
+    free(g);
+}
+
 int main(int argc, char **argv) {
-    uint64_t nvis = 1000000, napply = 1000000, nreplay = 2000000;
+    uint64_t nvis = 1000000, napply = 1000000, nreplay = 2000000, npixel = 300000;
     const char *parent = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    const char *sections = "ABCD";
     int c;
-    while ((c = getopt(argc, argv, "v:n:r:d:")) != -1) {
+    while ((c = getopt(argc, argv, "s:v:n:r:p:d:")) != -1) {
         switch (c) {
+            case 's':
+                sections = optarg;
+                break;
+            case 'p':
+                npixel = strtoull(optarg, NULL, 10);
+                break;
             case 'v':
                 nvis = strtoull(optarg, NULL, 10);
                 break;
@@ -834,13 +1087,14 @@ int main(int argc, char **argv) {
                 break;
             default:
                 fprintf(stderr,
-                        "usage: %s [-v visitors] [-n apply-events] [-r replay-events] [-d dir]\n",
+                        "usage: %s [-s ABCD] [-v visitors] [-n apply-events] [-r replay-events] "
+                        "[-p pixel-events] [-d dir]\n",
                         argv[0]);
                 return 2;
         }
     }
-    if (nvis < 1 || nvis > 1100000 || napply < 1 || nreplay < 1) {
-        fprintf(stderr, "score_bench: -v 1..1100000 (limits.max_visitors), -n and -r >= 1\n");
+    if (nvis < 1 || nvis > 1100000 || napply < 1 || nreplay < 1 || npixel < 1) {
+        fprintf(stderr, "score_bench: -v 1..1100000 (limits.max_visitors), -n, -r and -p >= 1\n");
         return 2;
     }
     atexit(cleanup);
@@ -854,10 +1108,19 @@ int main(int argc, char **argv) {
            "limits.max_visitors %u, built-in domain lists\n\n",
            cfg->scoring.behaviour.rules.n, cfg->scoring.fit.rules.n, cfg->limits.max_visitors);
     double t0 = now_s();
-    bench_memory(cfg, nvis);
-    bench_apply(cfg, napply, 50000);
-    bench_replay(cfg, nreplay, parent);
+    if (strchr(sections, 'A')) bench_memory(cfg, nvis);
+    if (strchr(sections, 'B')) bench_apply(cfg, napply, 50000);
+    if (strchr(sections, 'C')) bench_replay(cfg, nreplay, parent);
+    if (strchr(sections, 'D')) {
+        le_config_t *pcfg;
+        if (le_config_load_string("run.sh.yaml", pixel_yaml, sizeof(pixel_yaml) - 1, &pcfg, &err) !=
+            0)
+            die("config", le_buf_cstr(&err));
+        bench_pixel(pcfg, npixel, parent);
+        le_config_unref(pcfg);
+    }
     printf("\nscore_bench: %.1f s in all\n", now_s() - t0);
+    le_buf_free(&err);
     le_config_unref(cfg);
     return 0;
 }

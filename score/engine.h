@@ -131,6 +131,10 @@ typedef struct {
  * another applies. */
 void le_engine_hint_init(const le_engine_t *e, const le_event_t *ev, le_engine_hint_t *h);
 void le_engine_prefetch(const le_engine_t *e, const le_event_t *ev, int stage, le_engine_hint_t *h);
+/* Every stage for ev[0..n) (those with ok), each stage for all of them before the next: the
+ * replay loop's way, one call for a batch instead of one per event and stage. */
+void le_engine_prefetch_batch(const le_engine_t *e, const le_event_t *ev, const bool *ok,
+                              le_engine_hint_t *h, size_t n);
 
 /* le_engine_apply for an event le_engine_hint_init filled h for (what h holds is not worked
  * out again). */

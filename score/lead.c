@@ -56,8 +56,10 @@ size_t le_lead_behaviour(le_lead_t *l, le_rules_t *r, const le_event_t *ev, doub
     le_lead_decay(l, now, half_life_s);
     uint16_t day = utc_day(ev->time_ms);
     size_t n = 0, nr = le_rules_count(r, LE_RULES_BEHAVIOUR);
-    for (size_t i = 0; i < nr && i <= UINT16_MAX; i++) {
-        if (!le_rules_behaviour_match(r, i, ev)) continue;
+    le_rules_event_t cx; /* the event prepared once for all the rules */
+    le_rules_event_init(&cx, r, ev);
+    for (size_t i = le_rules_behaviour_next(r, 0, &cx); i < nr && i <= UINT16_MAX;
+         i = le_rules_behaviour_next(r, i + 1, &cx)) {
         const le_ruleconf_t *conf = le_rules_get(r, LE_RULES_BEHAVIOUR, i);
         le_part_t *p = find_part(l, LE_RULES_BEHAVIOUR, (uint16_t)i);
         if (p && conf->once && p->times) continue;
@@ -72,6 +74,7 @@ size_t le_lead_behaviour(le_lead_t *l, le_rules_t *r, const le_event_t *ev, doub
         if (n < max) fired[n] = (le_fired_t){LE_RULES_BEHAVIOUR, (uint16_t)i, conf->points};
         n++;
     }
+    le_rules_event_done(&cx);
     return n;
 }
 
@@ -83,8 +86,8 @@ int32_t le_lead_fit(le_lead_t *l, le_rules_t *r, const le_fit_facts_t *f) {
     l->nparts = k;
     int64_t fit = 0;
     size_t nr = le_rules_count(r, LE_RULES_FIT);
-    for (size_t i = 0; i < nr && i <= UINT16_MAX; i++) {
-        if (!le_rules_fit_match(r, i, f)) continue;
+    for (size_t i = le_rules_fit_next(r, 0, f); i < nr && i <= UINT16_MAX;
+         i = le_rules_fit_next(r, i + 1, f)) {
         const le_ruleconf_t *conf = le_rules_get(r, LE_RULES_FIT, i);
         le_part_t *p = add_part(l, LE_RULES_FIT, (uint16_t)i);
         p->points = (float)conf->points;
@@ -199,6 +202,9 @@ static bool in_list(le_str_t domain, const le_strlist_t *l) {
 
 uint32_t le_suppress_domain(const le_config_t *cfg, le_str_t domain) {
     if (!domain.len) return 0;
+    if (!(cfg->suppress.staff_domains.n | cfg->suppress.competitor_domains.n |
+          cfg->suppress.customer_domains.n | cfg->suppress.partner_domains.n))
+        return 0; /* no lists, as on most sites: nothing to look at */
     uint32_t bits = 0;
     if (in_list(domain, &cfg->suppress.staff_domains)) bits |= LE_SUP_STAFF;
     if (in_list(domain, &cfg->suppress.competitor_domains)) bits |= LE_SUP_COMPETITOR;

@@ -41,9 +41,7 @@ static void apply_events(le_engine_t *e, le_event_t *ev, const bool *ok, le_engi
                          size_t k, le_replay_cb cb, void *ud, int64_t *n) {
     for (size_t b = 0; b < k; b += BATCH) {
         size_t m = k - b < BATCH ? k - b : BATCH;
-        for (int stage = 0; stage < LE_ENGINE_PREFETCH_STAGES; stage++)
-            for (size_t i = b; i < b + m; i++)
-                if (ok[i]) le_engine_prefetch(e, &ev[i], stage, &hint[i]);
+        le_engine_prefetch_batch(e, ev + b, ok + b, hint + b, m);
         for (size_t i = b; i < b + m; i++) {
             if (!ok[i]) continue;
             le_apply_t out;

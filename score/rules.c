@@ -5,9 +5,17 @@
  * condition becomes a field id plus values in the form matching wants: names become enum
  * indices, numbers integers, company names company keys, and text values a matcher
  * (config/textmatch.h: strings, globs, PCRE2 patterns).
+ *
+ * The behaviour rules are then planned for the scorer, which asks every one of them about
+ * every event (plan_behaviour: conditions by cost, shared ones numbered, URL runs grouped per
+ * field), and matched against an event prepared once (le_rules_event_t): the answers are
+ * exactly those of trying each condition of each rule on its own.
  */
 #include "rules.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +111,9 @@ typedef struct {
     le_textmatch_t *tm; /* text values: strings (company: keys), globs, patterns */
     int64_t *nums;      /* numbers, enum indices, 0/1 for booleans */
     int64_t min, max;
+    int memo; /* behaviour: its place in le_rules_event_t.memo when rules share it, else -1 */
+    int runs; /* behaviour: its bit in the answers of its field's runs (le_rules_s), else -1 */
+    size_t minlen, maxlen; /* text: the lengths a value it matches may have */
 } cond_t;
 
 typedef struct {
@@ -115,6 +126,11 @@ struct le_rules_s {
     le_config_t *cfg; /* the rules' settings live in it */
     rule_t *rules[2];
     size_t n[2];
+    uint32_t glob_fields; /* behaviour fields some glob looks at, a bit each (1u << fid_t) */
+    size_t nmemo;         /* behaviour conditions decided once per event */
+    /* per behaviour field: the conditions that are runs between '*' (URL rules), decided
+     * together in one pass when the first of them is asked about */
+    le_textmatch_runs_t *runs[LE_RULES_EVENT_FIELDS];
 };
 
 static bool numeric(fid_t f) {
@@ -157,6 +173,7 @@ static void free_cond(cond_t *c) {
 
 static int build_cond(const le_config_t *cfg, const char *path, const le_condconf_t *cc, cond_t *c,
                       le_buf_t *err) {
+    c->memo = c->runs = -1;
     c->op = cc->op;
     c->n = cc->nvalues;
     c->min = cc->min;
@@ -192,6 +209,7 @@ static int build_cond(const le_config_t *cfg, const char *path, const le_condcon
         }
     }
     c->tm = le_textmatch_new(c->op, (const char *const *)values, c->n, &why);
+    if (c->tm) le_textmatch_lengths(c->tm, &c->minlen, &c->maxlen);
     if (values != cc->values) {
         for (size_t i = 0; i < c->n; i++) free(values[i]);
         free(values);
@@ -205,6 +223,84 @@ static int build_cond(const le_config_t *cfg, const char *path, const le_condcon
     return 0;
 }
 
+/* What deciding a behaviour condition costs, roughly: exact values on the event's own
+ * strings, then on the utm_* values (the query is scanned), globs, and patterns last. */
+static int cost(const cond_t *c) {
+    bool utm = c->f >= F_UTM_SOURCE && c->f <= F_UTM_CONTENT;
+    switch (c->op) {
+        case LE_COND_EQ:
+            return utm ? 1 : 0;
+        case LE_COND_GLOB:
+            return utm ? 3 : 2;
+        default:
+            return 4;
+    }
+}
+
+static bool same_cond(const cond_t *a, const cond_t *b) {
+    return a->f == b->f && a->proplen == b->proplen &&
+           (a->f != F_PROP || memcmp(a->prop, b->prop, a->proplen) == 0) &&
+           le_textmatch_same(a->tm, b->tm);
+}
+
+/* Make the behaviour rules cheap to decide, with the same answers: the conditions of a rule
+ * (all of which must hold, and which have no effects) in order of cost, so that the cheap
+ * ones reject most events first; conditions that several rules share numbered for the
+ * per-event memo; the fields globs look at noted, so that their lower-case copies get room. */
+static void plan_behaviour(le_rules_t *r) {
+    rule_t *rules = r->rules[LE_RULES_BEHAVIOUR];
+    size_t n = r->n[LE_RULES_BEHAVIOUR];
+    for (size_t i = 0; i < n; i++) {
+        cond_t *c = rules[i].c;
+        for (size_t j = 1; j < rules[i].n; j++) /* stable insertion sort: a handful */
+            for (size_t k = j; k > 0 && cost(&c[k]) < cost(&c[k - 1]); k--) {
+                cond_t t = c[k];
+                c[k] = c[k - 1];
+                c[k - 1] = t;
+            }
+        for (size_t j = 0; j < rules[i].n; j++)
+            if (c[j].tm && le_textmatch_has_globs(c[j].tm) && c[j].f != F_PROP)
+                r->glob_fields |= 1u << c[j].f;
+    }
+    /* per field, the distinct conditions that are runs between '*': one pass for all */
+    for (fid_t f = 0; f < LE_RULES_EVENT_FIELDS; f++) {
+        const le_textmatch_t *ms[64];
+        size_t nm = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < rules[i].n; j++) {
+                cond_t *c = &rules[i].c[j];
+                if (c->f != f || !c->tm || !le_textmatch_is_runs(c->tm)) continue;
+                size_t k = 0;
+                while (k < nm && !le_textmatch_same(ms[k], c->tm)) k++;
+                if (k == LE_ARRAY_SIZE(ms)) continue; /* decided alone */
+                if (k == nm) ms[nm++] = c->tm;
+                c->runs = (int)k;
+            }
+        if (nm >= 2)
+            r->runs[f] = le_textmatch_runs_new(ms, nm);
+        else /* one alone is searched for as fast without the set */
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < rules[i].n; j++)
+                    if (rules[i].c[j].f == f) rules[i].c[j].runs = -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < rules[i].n; j++) {
+            cond_t *c = &rules[i].c[j];
+            if (c->memo >= 0 || !c->tm || c->runs >= 0) continue;
+            bool shared = false;
+            for (size_t i2 = i + 1; i2 < n; i2++)
+                for (size_t j2 = 0; j2 < rules[i2].n; j2++) {
+                    cond_t *d = &rules[i2].c[j2];
+                    if (d->memo < 0 && d->tm && d->runs < 0 && same_cond(c, d)) {
+                        if (!shared && r->nmemo == LE_RULES_EVENT_MEMO) return;
+                        if (!shared) c->memo = (int)r->nmemo++;
+                        shared = true;
+                        d->memo = c->memo;
+                    }
+                }
+        }
+}
+
 void le_rules_free(le_rules_t *r) {
     if (!r) return;
     for (int k = 0; k < 2; k++) {
@@ -214,6 +310,7 @@ void le_rules_free(le_rules_t *r) {
         }
         free(r->rules[k]);
     }
+    for (int f = 0; f < LE_RULES_EVENT_FIELDS; f++) le_textmatch_runs_free(r->runs[f]);
     le_config_unref(r->cfg);
     free(r);
 }
@@ -242,6 +339,8 @@ int le_rules_build(const le_config_t *cfg, le_rules_t **out, le_buf_t *err) {
     if (rc != 0) {
         le_rules_free(r);
         r = NULL;
+    } else {
+        plan_behaviour(r);
     }
     *out = r;
     return rc;
@@ -257,36 +356,6 @@ const le_ruleconf_t *le_rules_get(const le_rules_t *r, le_rules_kind_t kind, siz
 
 /* ---- matching ---------------------------------------------------------------------------- */
 
-/* The value of query parameter name in url ("utm_source"), percent-decoded into buf. */
-static le_str_t query_param(le_str_t url, const char *name, char *buf, size_t cap) {
-    const char *q = url.len ? memchr(url.ptr, '?', url.len) : NULL;
-    if (!q) return LE_STR_NULL;
-    const char *end = url.ptr + url.len, *hash = memchr(q, '#', (size_t)(end - q));
-    if (hash) end = hash;
-    size_t nlen = strlen(name);
-    for (const char *p = q + 1; p < end;) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *stop = amp ? amp : end;
-        if ((size_t)(stop - p) > nlen && memcmp(p, name, nlen) == 0 && p[nlen] == '=') {
-            size_t n = 0;
-            for (const char *s = p + nlen + 1; s < stop && n + 1 < cap; s++) {
-                int hi, lo;
-                if (*s == '%' && stop - s >= 3 && (hi = le_hexval(s[1])) >= 0 &&
-                    (lo = le_hexval(s[2])) >= 0) {
-                    buf[n++] = (char)(hi << 4 | lo);
-                    s += 2;
-                } else {
-                    buf[n++] = *s == '+' ? ' ' : *s;
-                }
-            }
-            buf[n] = '\0';
-            return (le_str_t){buf, n};
-        }
-        p = stop + 1;
-    }
-    return LE_STR_NULL;
-}
-
 /* The value of the event's property name[0..n) (ASCII case-insensitive); absent: null. */
 static le_str_t prop(const le_event_t *ev, const char *name, size_t n) {
     for (uint32_t i = 0; i < ev->nprops; i++)
@@ -295,16 +364,9 @@ static le_str_t prop(const le_event_t *ev, const char *name, size_t n) {
     return LE_STR_NULL;
 }
 
-/* A utm_* value: from the event's URL, else from the property of that name (tracker.js sends
- * the landing page's utm_* with every page view, so a single-page app's later views keep
- * them). */
-static le_str_t utm(const le_event_t *ev, const char *name, char *buf, size_t cap) {
-    le_str_t v = query_param(ev->url, name, buf, cap);
-    return v.ptr ? v : prop(ev, name, strlen(name));
-}
-
 /* A value the condition's strings or patterns are tried on. An absent value never matches. */
-static bool match_str(cond_t *c, le_str_t v) {
+static inline bool match_str(cond_t *c, le_str_t v) {
+    if (v.len < c->minlen || v.len > c->maxlen) return false; /* 'DE' against "Germany" */
     return le_textmatch(c->tm, v.ptr, v.len);
 }
 
@@ -323,44 +385,262 @@ static bool match_language(cond_t *c, le_str_t v) {
     return dash && match_str(c, (le_str_t){v.ptr, (size_t)(dash - v.ptr)});
 }
 
-static bool match_event(cond_t *c, const le_event_t *ev) {
-    char buf[512];
-    switch (c->f) {
-        case F_EVENT:
-            return match_str(c, ev->name);
-        case F_URL:
-            return match_str(c, ev->url);
-        case F_REF:
-            return match_str(c, ev->ref);
-        case F_TITLE:
-            return match_str(c, ev->title);
-        case F_FORM:
-            return match_str(c, ev->form_id);
-        case F_UTM_SOURCE:
-            return match_str(c, utm(ev, "utm_source", buf, sizeof(buf)));
-        case F_UTM_MEDIUM:
-            return match_str(c, utm(ev, "utm_medium", buf, sizeof(buf)));
-        case F_UTM_CAMPAIGN:
-            return match_str(c, utm(ev, "utm_campaign", buf, sizeof(buf)));
-        case F_UTM_TERM:
-            return match_str(c, utm(ev, "utm_term", buf, sizeof(buf)));
-        case F_UTM_CONTENT:
-            return match_str(c, utm(ev, "utm_content", buf, sizeof(buf)));
-        case F_PROP:
-            return match_str(c, prop(ev, c->prop, c->proplen));
-        default:
-            return false;
+/* ---- one event under the behaviour rules --------------------------------------------------- */
+
+_Static_assert(F_UTM_CONTENT + 1 == LE_RULES_EVENT_FIELDS, "le_rules_event_t.f holds the fields");
+
+/* Memory the event's context hands out beyond its space (a huge URL, many long utm values). */
+struct le_rules_block_s {
+    le_rules_block_t *next;
+    char data[];
+};
+
+/* n bytes of c's space, or of a block freed with c. */
+static char *take(le_rules_event_t *c, size_t n) {
+    if (n <= sizeof(c->space) - c->used) {
+        char *p = c->space + c->used;
+        c->used += n;
+        return p;
+    }
+    le_rules_block_t *b = le_xmalloc(sizeof(*b) + n);
+    b->next = c->blocks;
+    c->blocks = b;
+    return b->data;
+}
+
+/* Field f's subject for the value v, with room for a lower-case copy when globs look at it. */
+static inline void subject(const le_rules_t *r, le_rules_event_t *c, fid_t f, le_str_t v) {
+    bool glob = (r->glob_fields & (1u << f)) && v.len;
+    size_t cap = glob ? v.len + LE_TEXTMATCH_PAD : 0;
+    le_textmatch_subject_init(&c->f[f], v.ptr, v.len, glob ? take(c, cap) : NULL, cap);
+}
+
+void le_rules_event_init(le_rules_event_t *c, const le_rules_t *r, const le_event_t *ev) {
+    c->ev = ev;
+    c->runs_done = 0;
+    c->utm_scanned = false;
+    c->blocks = NULL;
+    c->used = 0;
+    memset(c->memo, 0, sizeof(c->memo)); /* a constant size: a few vector stores, no call */
+    /* the event's own strings now (a subject costs a few stores; the lower-case copy is
+     * made when a glob first needs it); the utm_* values when a rule first asks */
+    subject(r, c, F_EVENT, ev->name);
+    subject(r, c, F_URL, ev->url);
+    subject(r, c, F_REF, ev->ref);
+    subject(r, c, F_TITLE, ev->title);
+    subject(r, c, F_FORM, ev->form_id);
+    c->ready = 1u << F_EVENT | 1u << F_URL | 1u << F_REF | 1u << F_TITLE | 1u << F_FORM;
+}
+
+void le_rules_event_done(le_rules_event_t *c) {
+    for (unsigned f = 0; f < LE_RULES_EVENT_FIELDS; f++)
+        if (c->ready & (1u << f)) le_textmatch_subject_free(&c->f[f]);
+    while (c->blocks) {
+        le_rules_block_t *b = c->blocks;
+        c->blocks = b->next;
+        free(b);
     }
 }
 
-bool le_rules_behaviour_match(le_rules_t *r, size_t i, const le_event_t *ev) {
-    rule_t *rule = &r->rules[LE_RULES_BEHAVIOUR][i];
-    for (size_t j = 0; j < rule->n; j++)
-        if (!match_event(&rule->c[j], ev)) return false;
+/* The utm_* names, in fid_t order from F_UTM_SOURCE. */
+static const le_str_t utm_names[5] = {LE_STR("utm_source"), LE_STR("utm_medium"),
+                                      LE_STR("utm_campaign"), LE_STR("utm_term"),
+                                      LE_STR("utm_content")};
+
+/* The query parameter p[0..n), if it is a utm_* one: noted where it is, unless one of that
+ * name came first. A key without '=' is no parameter; an empty value is one. */
+static inline void utm_param(le_rules_event_t *c, const char *p, size_t n) {
+    if (n <= 5 || memcmp(p, "utm_", 4) != 0) return; /* "utm_", one more byte and '=' */
+    int k;
+    size_t kn;
+    /* the names as literals: each comparison a load or two, no memcmp call */
+#define IS(lit)                                                                                    \
+    (kn = sizeof(lit) - 1, n > kn && p[kn] == '=' && memcmp(p + 4, (lit) + 4, kn - 4) == 0)
+    if (IS("utm_source"))
+        k = 0;
+    else if (IS("utm_medium"))
+        k = 1;
+    else if (IS("utm_campaign"))
+        k = 2;
+    else if (IS("utm_term"))
+        k = 3;
+    else if (IS("utm_content"))
+        k = 4;
+    else
+        return;
+#undef IS
+    if (!c->utm[k].ptr) c->utm[k] = (le_str_t){p + kn + 1, n - kn - 1};
+}
+
+/* Note where each utm_* parameter of the event's URL is, and whether the query has a '%' or
+ * '+' (a value to decode): the query is what follows the first '?', up to a '#'; the first
+ * parameter of a name counts. One pass for the five names, 16 bytes a step where SSE2 is. */
+static void scan_utm(le_rules_event_t *c) {
+    le_str_t url = c->ev->url;
+    c->utm_scanned = true;
+    c->utm_plain = true;
+    for (int k = 0; k < 5; k++) c->utm[k] = LE_STR_NULL;
+    const char *q = url.len ? memchr(url.ptr, '?', url.len) : NULL;
+    if (!q) return;
+    const char *p = q + 1, *seg = p, *end = url.ptr + url.len;
+#ifdef __SSE2__
+    const __m128i hash = _mm_set1_epi8('#'), amp = _mm_set1_epi8('&'), pct = _mm_set1_epi8('%'),
+                  plus = _mm_set1_epi8('+');
+    for (; p < end; p += 16) {
+        size_t left = (size_t)(end - p);
+        const char *blk = p; /* the 16 bytes looked at, bit i for blk[i] */
+        unsigned valid = 0xffffu;
+        __m128i v;
+        if (left < 16 && url.len >= 16) { /* the URL's last 16 bytes: nothing read past it */
+            blk = end - 16;
+            valid = (0xffffu << (16 - left)) & 0xffffu;
+            v = _mm_loadu_si128((const __m128i *)(const void *)blk);
+        } else if (left < 16) { /* a short URL: its last bytes copied */
+            char tail[16] = {0};
+            memcpy(tail, p, left);
+            v = _mm_loadu_si128((const __m128i *)(const void *)tail);
+            valid = (1u << left) - 1;
+        } else {
+            v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        }
+        unsigned mh = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, hash)) & valid;
+        if (mh) valid &= (1u << __builtin_ctz(mh)) - 1; /* the query ends at the '#' */
+        unsigned ma = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, amp)) & valid;
+        if ((unsigned)_mm_movemask_epi8(
+                _mm_or_si128(_mm_cmpeq_epi8(v, pct), _mm_cmpeq_epi8(v, plus))) &
+            valid)
+            c->utm_plain = false;
+        for (; ma; ma &= ma - 1) {
+            const char *at = blk + __builtin_ctz(ma);
+            utm_param(c, seg, (size_t)(at - seg));
+            seg = at + 1;
+        }
+        if (mh) {
+            end = blk + __builtin_ctz(mh);
+            break;
+        }
+    }
+#else
+    const char *hash = memchr(p, '#', (size_t)(end - p));
+    if (hash) end = hash;
+    c->utm_plain = !memchr(p, '%', (size_t)(end - p)) && !memchr(p, '+', (size_t)(end - p));
+    for (const char *amp; (amp = memchr(seg, '&', (size_t)(end - seg))); seg = amp + 1)
+        utm_param(c, seg, (size_t)(amp - seg));
+#endif
+    if (seg < end) utm_param(c, seg, (size_t)(end - seg));
+}
+
+/* The longest utm_* value kept: longer ones are cut (a limit the matching always had). */
+#define UTM_MAX 511
+
+/* utm_* value k of the event: from its URL, percent-decoded ('+' a space, %XX a byte when both
+ * are hex digits), else from the property of that name (tracker.js sends the landing page's
+ * utm_* with every page view, so a single-page app's later views keep them). */
+static le_str_t utm_value(le_rules_event_t *c, int k) {
+    if (!c->utm_scanned) scan_utm(c);
+    le_str_t raw = c->utm[k];
+    if (!raw.ptr) return prop(c->ev, utm_names[k].ptr, utm_names[k].len);
+    size_t n = raw.len < UTM_MAX ? raw.len : UTM_MAX, i = 0;
+    if (!c->utm_plain)
+        while (i < n && raw.ptr[i] != '%' && raw.ptr[i] != '+') i++; /* values are short */
+    if (c->utm_plain || i == n)
+        return (le_str_t){raw.ptr, n}; /* nothing to decode: the URL's bytes will do */
+    char *buf = take(c, UTM_MAX);
+    n = 0;
+    for (const char *s = raw.ptr, *stop = raw.ptr + raw.len; s < stop && n < UTM_MAX; s++) {
+        int hi, lo;
+        if (*s == '%' && stop - s >= 3 && (hi = le_hexval(s[1])) >= 0 &&
+            (lo = le_hexval(s[2])) >= 0) {
+            buf[n++] = (char)(hi << 4 | lo);
+            s += 2;
+        } else {
+            buf[n++] = *s == '+' ? ' ' : *s;
+        }
+    }
+    return (le_str_t){buf, n};
+}
+
+/* Set up utm_* field f of the event (the others are from le_rules_event_init). */
+static __attribute__((noinline)) le_textmatch_subject_t *setup(le_rules_t *r, le_rules_event_t *c,
+                                                               fid_t f) {
+    subject(r, c, f, utm_value(c, (int)(f - F_UTM_SOURCE)));
+    c->ready |= 1u << f;
+    return &c->f[f];
+}
+
+/* A prop condition: its value looked up, with room for a lower-case copy. */
+static __attribute__((noinline)) bool decide_prop(cond_t *k, le_rules_event_t *c) {
+    le_str_t v = prop(c->ev, k->prop, k->proplen);
+    le_textmatch_subject_t t;
+    le_textmatch_subject_init(&t, v.ptr, v.len, v.len ? take(c, v.len + LE_TEXTMATCH_PAD) : NULL,
+                              v.len + LE_TEXTMATCH_PAD);
+    bool hit = le_textmatch_subject(k->tm, &t);
+    le_textmatch_subject_free(&t);
+    return hit;
+}
+
+/* Field f of the event, set up on first use. */
+static inline le_textmatch_subject_t *field(le_rules_t *r, le_rules_event_t *c, fid_t f) {
+    return c->ready & (1u << f) ? &c->f[f] : setup(r, c, f);
+}
+
+static inline bool decide(le_rules_t *r, cond_t *k, le_rules_event_t *c) {
+    if (k->runs >= 0) { /* with the other runs of its field, in one pass */
+        uint32_t bit = 1u << k->f;
+        if (!(c->runs_done & bit)) {
+            c->runs_hit[k->f] = le_textmatch_runs_match(r->runs[k->f], field(r, c, k->f));
+            c->runs_done |= bit;
+        }
+        return c->runs_hit[k->f] >> k->runs & 1;
+    }
+    if (k->f == F_PROP) return decide_prop(k, c);
+    le_textmatch_subject_t *t = field(r, c, k->f);
+    /* 'event: form' against a page view: the length says no, no call needed */
+    if (t->len < k->minlen || t->len > k->maxlen) return false;
+    return le_textmatch_subject(k->tm, t);
+}
+
+/* Does rule match c's event: all its conditions, each decided once per event when rules
+ * share it. */
+static inline bool rule_matches(le_rules_t *r, const rule_t *rule, le_rules_event_t *c) {
+    for (size_t j = 0; j < rule->n; j++) {
+        cond_t *k = &rule->c[j];
+        bool hit;
+        if (k->memo < 0) {
+            hit = decide(r, k, c);
+        } else if (c->memo[k->memo]) {
+            hit = c->memo[k->memo] == 2;
+        } else {
+            hit = decide(r, k, c);
+            c->memo[k->memo] = (uint8_t)(1 + hit);
+        }
+        if (!hit) return false;
+    }
     return true;
 }
 
-static bool match_fit(cond_t *c, const le_fit_facts_t *f) {
+bool le_rules_behaviour_match_event(le_rules_t *r, size_t i, le_rules_event_t *c) {
+    return rule_matches(r, &r->rules[LE_RULES_BEHAVIOUR][i], c);
+}
+
+size_t le_rules_behaviour_next(le_rules_t *r, size_t i, le_rules_event_t *c) {
+    const rule_t *rules = r->rules[LE_RULES_BEHAVIOUR];
+    size_t n = r->n[LE_RULES_BEHAVIOUR];
+    for (; i < n; i++)
+        if (rule_matches(r, &rules[i], c)) return i;
+    return n;
+}
+
+bool le_rules_behaviour_match(le_rules_t *r, size_t i, const le_event_t *ev) {
+    le_rules_event_t c;
+    le_rules_event_init(&c, r, ev);
+    bool hit = le_rules_behaviour_match_event(r, i, &c);
+    le_rules_event_done(&c);
+    return hit;
+}
+
+/* One switch: the contact's facts, then the enrichment's (none without one). */
+static inline bool match_fit(cond_t *c, const le_fit_facts_t *f) {
     const le_enrichment_t *x = f->x;
     switch (c->f) {
         case F_ROLE:
@@ -375,49 +655,56 @@ static bool match_fit(cond_t *c, const le_fit_facts_t *f) {
             return f->company_size >= 0 && match_num(c, f->company_size);
         case F_COMPANY_MATCH:
             return f->company_match >= 0 && match_num(c, f->company_match);
-        default:
-            break;
-    }
-    if (!x) return false;
-    switch (c->f) {
         case F_COUNTRY:
-            return match_str(c, x->country_code) || match_str(c, x->country);
+            return x && (match_str(c, x->country_code) || match_str(c, x->country));
         case F_REGION:
-            return match_str(c, x->region_code) || match_str(c, x->region);
+            return x && (match_str(c, x->region_code) || match_str(c, x->region));
         case F_CITY:
-            return match_str(c, x->city);
+            return x && match_str(c, x->city);
         case F_CONTINENT:
-            return match_str(c, x->continent);
+            return x && match_str(c, x->continent);
         case F_NETWORK:
-            return match_num(c, x->network);
+            return x && match_num(c, x->network);
         case F_COMPANY_KNOWN:
-            return match_num(c, x->company.len != 0);
+            return x && match_num(c, x->company.len != 0);
         case F_COMPANY:
-            return c->op == LE_COND_EQ ? match_str(c, x->company_key) : match_str(c, x->company);
+            return x &&
+                   (c->op == LE_COND_EQ ? match_str(c, x->company_key) : match_str(c, x->company));
         case F_DOMAIN:
-            return match_str(c, x->domain);
+            return x && match_str(c, x->domain);
         case F_ASN:
-            return x->asn != 0 && match_num(c, x->asn);
+            return x && x->asn != 0 && match_num(c, x->asn);
         case F_LANGUAGE:
-            return match_language(c, x->language);
+            return x && match_language(c, x->language);
         case F_DEVICE_CLASS:
-            return match_num(c, x->device_class);
+            return x && match_num(c, x->device_class);
         case F_BROWSER:
-            return match_str(c, x->browser);
+            return x && match_str(c, x->browser);
         case F_OS:
-            return match_str(c, x->os);
+            return x && match_str(c, x->os);
         case F_CONNECTION_TYPE:
-            return match_str(c, x->connection_type);
+            return x && match_str(c, x->connection_type);
         default:
             return false;
     }
 }
 
-bool le_rules_fit_match(le_rules_t *r, size_t i, const le_fit_facts_t *f) {
-    rule_t *rule = &r->rules[LE_RULES_FIT][i];
+static inline bool fit_matches(const rule_t *rule, const le_fit_facts_t *f) {
     for (size_t j = 0; j < rule->n; j++)
         if (!match_fit(&rule->c[j], f)) return false;
     return true;
+}
+
+bool le_rules_fit_match(le_rules_t *r, size_t i, const le_fit_facts_t *f) {
+    return fit_matches(&r->rules[LE_RULES_FIT][i], f);
+}
+
+size_t le_rules_fit_next(le_rules_t *r, size_t i, const le_fit_facts_t *f) {
+    const rule_t *rules = r->rules[LE_RULES_FIT];
+    size_t n = r->n[LE_RULES_FIT];
+    for (; i < n; i++)
+        if (fit_matches(&rules[i], f)) return i;
+    return n;
 }
 
 /* ---- comparing settings ------------------------------------------------------------------ */

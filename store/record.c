@@ -61,6 +61,9 @@
  */
 #include "record.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <jansson.h>
 #include <stdio.h>
 #include <time.h>
@@ -409,10 +412,24 @@ typedef struct {
     uint32_t n;    /* string/bin/ext length, array/map count */
 } tok_t;
 
+/* The n-byte (1, 2, 4 or 8) big-endian integer at p: one load and a byte swap. */
 static inline uint64_t be(const uint8_t *p, unsigned n) {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++) v = v << 8 | p[i];
-    return v;
+    uint16_t v2;
+    uint32_t v4;
+    uint64_t v8;
+    switch (n) {
+        case 1:
+            return p[0];
+        case 2:
+            memcpy(&v2, p, 2);
+            return __builtin_bswap16(v2);
+        case 4:
+            memcpy(&v4, p, 4);
+            return __builtin_bswap32(v4);
+        default:
+            memcpy(&v8, p, 8);
+            return __builtin_bswap64(v8);
+    }
 }
 
 /* Take n bytes: the big-endian integer they hold. */
@@ -435,7 +452,7 @@ static inline int body(cur_t *c, tok_t *t, uint64_t len) {
  * Read one msgpack token. Scalars, strings, bin and ext are consumed whole;
  * for arrays and maps only the header is read and t->n is the entry count.
  */
-static int next(cur_t *c, tok_t *t) {
+static __attribute__((noinline)) int next_tok(cur_t *c, tok_t *t) {
     uint64_t v, w;
     if (c->p >= c->end) return LE_ECORRUPT;
     uint8_t b = *c->p++;
@@ -538,12 +555,24 @@ static int next(cur_t *c, tok_t *t) {
     }
 }
 
+/*
+ * next_tok through a copy of the cursor. The decoder keeps its cursor in a local that only
+ * inline functions see; were its address passed to a function that is not inlined, the
+ * compiler would keep it in memory and store and reload it at every step of every record.
+ */
+static inline int next(cur_t *c, tok_t *t) {
+    cur_t k = *c;
+    int rc = next_tok(&k, t);
+    *c = k;
+    return rc;
+}
+
 /* Skip one complete object of any type. Iterative: nesting cannot overflow the stack. */
-static int skip(cur_t *c) {
+static __attribute__((noinline)) int skip_obj(cur_t *c) {
     uint64_t todo = 1;
     while (todo) {
         tok_t t;
-        if (next(c, &t)) return LE_ECORRUPT;
+        if (next_tok(c, &t)) return LE_ECORRUPT;
         todo--;
         if (t.kind == T_ARRAY) todo += t.n;
         if (t.kind == T_MAP) todo += 2 * (uint64_t)t.n;
@@ -553,15 +582,35 @@ static int skip(cur_t *c) {
     return 0;
 }
 
-static int get_str(cur_t *c, le_str_t *s) {
-    /* a fixstr, what most strings are, without going through next() */
-    if (LE_LIKELY(c->p < c->end && (*c->p & 0xe0) == 0xa0)) {
-        size_t n = *c->p & 0x1fu;
-        if ((size_t)(c->end - c->p) - 1 < n) return LE_ECORRUPT;
-        s->ptr = (const char *)c->p + 1;
-        s->len = n;
-        c->p += 1 + n;
-        return 0;
+/* skip_obj through a copy of the cursor (next's reason). */
+static inline int skip(cur_t *c) {
+    cur_t k = *c;
+    int rc = skip_obj(&k);
+    *c = k;
+    return rc;
+}
+
+static inline int get_str(cur_t *c, le_str_t *s) {
+    /* a fixstr or a str 8, what nearly all strings are, without going through next() */
+    if (LE_LIKELY(c->p < c->end)) {
+        size_t avail = (size_t)(c->end - c->p);
+        unsigned b = *c->p;
+        if ((b & 0xe0) == 0xa0) {
+            size_t n = b & 0x1fu;
+            if (avail - 1 < n) return LE_ECORRUPT;
+            s->ptr = (const char *)c->p + 1;
+            s->len = n;
+            c->p += 1 + n;
+            return 0;
+        }
+        if (b == 0xd9 && avail >= 2) {
+            size_t n = c->p[1];
+            if (avail - 2 < n) return LE_ECORRUPT;
+            s->ptr = (const char *)c->p + 2;
+            s->len = n;
+            c->p += 2 + n;
+            return 0;
+        }
     }
     tok_t t;
     if (next(c, &t) || t.kind != T_STR) return LE_ECORRUPT;
@@ -570,10 +619,28 @@ static int get_str(cur_t *c, le_str_t *s) {
     return 0;
 }
 
-static int get_int(cur_t *c, int64_t *out) {
-    if (LE_LIKELY(c->p < c->end && *c->p <= 0x7f)) { /* a positive fixint */
-        *out = *c->p++;
-        return 0;
+static inline int get_int(cur_t *c, int64_t *out) {
+    if (LE_LIKELY(c->p < c->end)) {
+        unsigned b = *c->p;
+        if (b <= 0x7f) { /* a positive fixint */
+            *out = b;
+            c->p++;
+            return 0;
+        }
+        if (b >= 0xcc && b <= 0xd3) { /* uint or int 8/16/32/64 (a time: 64) */
+            unsigned n = 1u << ((b - 0xcc) & 3);
+            if ((size_t)(c->end - c->p) - 1 < n) return LE_ECORRUPT;
+            uint64_t v = be(c->p + 1, n);
+            c->p += 1 + n;
+            if (b <= 0xcf) {
+                if (v > INT64_MAX) return LE_ECORRUPT;
+                *out = (int64_t)v;
+            } else { /* sign-extend the n-byte two's complement value */
+                *out = n == 8 ? (int64_t)v
+                              : (int64_t)(v ^ (1ull << (8 * n - 1))) - (1ll << (8 * n - 1));
+            }
+            return 0;
+        }
     }
     tok_t t;
     if (next(c, &t)) return LE_ECORRUPT;
@@ -588,44 +655,53 @@ static int get_int(cur_t *c, int64_t *out) {
     return LE_ECORRUPT;
 }
 
-static int get_u8(cur_t *c, uint8_t *out) {
+static inline int get_u8(cur_t *c, uint8_t *out) {
     int64_t v;
     if (get_int(c, &v) || v < 0 || v > 255) return LE_ECORRUPT;
     *out = (uint8_t)v;
     return 0;
 }
 
-static int get_bool(cur_t *c, bool *out) {
-    tok_t t;
-    if (next(c, &t) || t.kind != T_BOOL) return LE_ECORRUPT;
-    *out = t.b;
+static inline int get_bool(cur_t *c, bool *out) {
+    if (c->p >= c->end || (*c->p | 1) != 0xc3) return LE_ECORRUPT; /* 0xc2 false, 0xc3 true */
+    *out = *c->p++ == 0xc3;
     return 0;
 }
 
-static int get_f64(cur_t *c, double *out) {
-    tok_t t;
-    if (next(c, &t) || t.kind != T_FLOAT) return LE_ECORRUPT;
-    if (t.n == 4) {
-        uint32_t bits = (uint32_t)t.u;
+static inline int get_f64(cur_t *c, double *out) {
+    size_t avail = (size_t)(c->end - c->p);
+    if (avail >= 9 && *c->p == 0xcb) {
+        uint64_t bits = be(c->p + 1, 8);
+        memcpy(out, &bits, sizeof(*out));
+        c->p += 9;
+        return 0;
+    }
+    if (avail >= 5 && *c->p == 0xca) {
+        uint32_t bits = (uint32_t)be(c->p + 1, 4);
         float f;
         memcpy(&f, &bits, sizeof(f));
         *out = f;
-    } else {
-        memcpy(out, &t.u, sizeof(*out));
+        c->p += 5;
+        return 0;
     }
-    return 0;
+    return LE_ECORRUPT;
 }
 
-static int get_u32(cur_t *c, uint32_t *out) {
+static inline int get_u32(cur_t *c, uint32_t *out) {
     int64_t v;
     if (get_int(c, &v) || v < 0 || v > UINT32_MAX) return LE_ECORRUPT;
     *out = (uint32_t)v;
     return 0;
 }
 
-static int get_kvs(cur_t *c, le_arena_t *a, le_kv_t **out, uint32_t *nout) {
+static inline int get_kvs(cur_t *c, le_arena_t *a, le_kv_t **out, uint32_t *nout) {
     tok_t t;
-    if (next(c, &t) || t.kind != T_MAP) return LE_ECORRUPT;
+    if (c->p < c->end && (*c->p & 0xf0) == 0x80) { /* a fixmap, as the encoder writes it */
+        t.kind = T_MAP;
+        t.n = *c->p++ & 0x0fu;
+    } else if (next(c, &t) || t.kind != T_MAP) {
+        return LE_ECORRUPT;
+    }
     /* Each entry is at least two bytes: bound the allocation by the payload. */
     if (2 * (uint64_t)t.n > (uint64_t)(c->end - c->p)) return LE_ECORRUPT;
     le_kv_t *kv = t.n ? le_arena_alloc(a, t.n * sizeof(*kv)) : NULL;
@@ -650,11 +726,42 @@ static inline bool nil_slot(cur_t *c) {
     return false;
 }
 
-static int get_enrichment_array(cur_t *c, le_enrichment_t *x) {
+static inline int get_enrichment_array(cur_t *c, le_enrichment_t *x) {
     tok_t m;
-    if (next(c, &m) || m.kind != T_ARRAY) return LE_ECORRUPT;
+    if (c->p < c->end && (*c->p & 0xf0) == 0x90) { /* a fixarray or an array 16, as the */
+        m.kind = T_ARRAY;                          /* encoder writes them */
+        m.n = *c->p++ & 0x0fu;
+    } else if (c->end - c->p >= 3 && *c->p == 0xdc) {
+        m.kind = T_ARRAY;
+        m.n = (uint32_t)be(c->p + 1, 2);
+        c->p += 3;
+    } else if (next(c, &m) || m.kind != T_ARRAY) {
+        return LE_ECORRUPT;
+    }
     if ((uint64_t)m.n > (uint64_t)(c->end - c->p)) return LE_ECORRUPT;
-    for (uint32_t i = 0; i < m.n; i++) {
+    /* the string slots first, in a loop of their own: most of the array */
+    uint32_t i = 0, nstr = m.n < NXSTR ? m.n : (uint32_t)NXSTR;
+    const uint8_t *p = c->p, *end = c->end;
+    for (; i < nstr; i++) {
+        if (p >= end) return LE_ECORRUPT;
+        unsigned b = *p;
+        if (b == 0xc0) { /* nil: unknown */
+            p++;
+            continue;
+        }
+        if ((b & 0xe0) == 0xa0) { /* a fixstr, as nearly all of them are */
+            size_t n = b & 0x1fu;
+            if ((size_t)(end - p) <= n) return LE_ECORRUPT;
+            *xfield(x, i) = (le_str_t){(const char *)p + 1, n};
+            p += 1 + n;
+            continue;
+        }
+        c->p = p;
+        if (get_str(c, xfield(x, i))) return LE_ECORRUPT;
+        p = c->p;
+    }
+    c->p = p;
+    for (; i < m.n; i++) {
         int rc = 0;
         if (i >= X_SLOTS) {
             rc = skip(c); /* a slot of a later version */
@@ -699,8 +806,8 @@ static int get_enrichment_array(cur_t *c, le_enrichment_t *x) {
     return 0;
 }
 
-/* The map form of records written before the array. */
-static int get_enrichment(cur_t *c, le_enrichment_t *x) {
+/* The map form of records written before the array (rare: called with a copy of the cursor). */
+static __attribute__((noinline)) int get_enrichment(cur_t *c, le_enrichment_t *x) {
     tok_t m;
     if (next(c, &m) || m.kind != T_MAP) return LE_ECORRUPT;
     if (2 * (uint64_t)m.n > (uint64_t)(c->end - c->p)) return LE_ECORRUPT;
@@ -754,116 +861,337 @@ static inline unsigned key_code(le_str_t k) {
     return c;
 }
 
+/*
+ * The known keys, dense, for a switch the compiler makes a jump table of: a key's code is
+ * looked up in a 32-slot table by a multiplicative hash that happens to be perfect for these
+ * 24 codes. A collision (a new key) is a compile error: two initializers for one slot
+ * (-Woverride-init, in -Wextra).
+ */
+enum {
+    K_OTHER,
+    K_V,
+    K_T,
+    K_CT,
+    K_TY,
+    K_SRC,
+    K_IK,
+    K_ID,
+    K_C,
+    K_GPC,
+    K_BOT,
+    K_SF,
+    K_N,
+    K_U,
+    K_R,
+    K_TI,
+    K_VID,
+    K_F,
+    K_P,
+    K_FF,
+    K_IP,
+    K_UA,
+    K_L,
+    K_XA, /* "X": the enrichment array */
+    K_XM, /* "x": the enrichment map of older records */
+};
+#define KEY_SLOT(code) ((uint32_t)((code)*0xc975f8afu) >> 27)
+#define KE(code, k) [KEY_SLOT(code)] = {(code), (k)}
+static const struct {
+    unsigned code;
+    uint8_t k;
+} keys[32] = {
+    KE(KC1('v'), K_V),
+    KE(KC1('t'), K_T),
+    KE(KC2('c', 't'), K_CT),
+    KE(KC2('t', 'y'), K_TY),
+    KE(KC3('s', 'r', 'c'), K_SRC),
+    KE(KC2('i', 'k'), K_IK),
+    KE(KC2('i', 'd'), K_ID),
+    KE(KC1('c'), K_C),
+    KE(KC3('g', 'p', 'c'), K_GPC),
+    KE(KC3('b', 'o', 't'), K_BOT),
+    KE(KC2('s', 'f'), K_SF),
+    KE(KC1('n'), K_N),
+    KE(KC1('u'), K_U),
+    KE(KC1('r'), K_R),
+    KE(KC2('t', 'i'), K_TI),
+    KE(KC3('v', 'i', 'd'), K_VID),
+    KE(KC1('f'), K_F),
+    KE(KC1('p'), K_P),
+    KE(KC2('f', 'f'), K_FF),
+    KE(KC2('i', 'p'), K_IP),
+    KE(KC2('u', 'a'), K_UA),
+    KE(KC1('l'), K_L),
+    KE(KC1('X'), K_XA),
+    KE(KC1('x'), K_XM),
+};
+#undef KE
+
+static inline unsigned key_kind(unsigned code) {
+    unsigned s = KEY_SLOT(code);
+    return keys[s].code == code ? keys[s].k : K_OTHER; /* code 0 (no key of ours) too */
+}
+
+/*
+ * The keys in the order le_record_pack_to writes them (any it leaves out are passed over): each
+ * as the first bytes of its entry, its fixstr header and its bytes, read as a little-endian
+ * word and compared under a mask. A record in that order finds each key in one or two
+ * comparisons; any other key, or one out of order, goes through get_key and key_kind.
+ */
+#define OK1(a)                                                                                     \
+    { 0xa1u | (unsigned)(a) << 8, 0xffffu, 2, 0 }
+#define OK2(a, b)                                                                                  \
+    { 0xa2u | (unsigned)(a) << 8 | (unsigned)(b) << 16, 0xffffffu, 3, 0 }
+#define OK3(a, b, c)                                                                               \
+    { 0xa3u | (unsigned)(a) << 8 | (unsigned)(b) << 16 | (unsigned)(c) << 24, ~0u, 4, 0 }
+static const struct {
+    uint32_t word, mask;
+    uint8_t len, pad;
+} order[] = {
+    OK1('v'),           OK1('t'),      OK2('c', 't'), OK2('t', 'y'),      OK3('s', 'r', 'c'),
+    OK2('i', 'k'),      OK2('i', 'd'), OK1('c'),      OK3('g', 'p', 'c'), OK3('b', 'o', 't'),
+    OK2('s', 'f'),      OK1('n'),      OK1('u'),      OK1('r'),           OK2('t', 'i'),
+    OK3('v', 'i', 'd'), OK1('f'),      OK1('p'),      OK2('f', 'f'),      OK2('i', 'p'),
+    OK2('u', 'a'),      OK1('l'),      OK1('X'),
+};
+#undef OK1
+#undef OK2
+#undef OK3
+static const uint8_t order_kind[] = {K_V,   K_T,   K_CT, K_TY, K_SRC, K_IK, K_ID, K_C,
+                                     K_GPC, K_BOT, K_SF, K_N,  K_U,   K_R,  K_TI, K_VID,
+                                     K_F,   K_P,   K_FF, K_IP, K_UA,  K_L,  K_XA};
+_Static_assert(LE_ARRAY_SIZE(order) == LE_ARRAY_SIZE(order_kind), "one kind per key");
+
+/* The next key's code: a fixstr of 1 to 3 bytes (every key a version 1 record has) read as one
+ * little-endian word (header, then the bytes) when 4 bytes are there, else through get_str. */
+static inline int get_key(cur_t *c, unsigned *code) {
+    if (LE_LIKELY(c->end - c->p >= 4)) {
+        uint32_t w;
+        memcpy(&w, c->p, 4);
+        unsigned n = (w & 0xff) - 0xa1; /* the length - 1, for fixstr 1..3 */
+        if (n < 3) {
+            *code = (n + 1) << 24 | ((w >> 8) & (0xffffffu >> (8 * (2 - n))));
+            c->p += n + 2;
+            return 0;
+        }
+    }
+    le_str_t k;
+    if (get_str(c, &k)) return LE_ECORRUPT;
+    *code = key_code(k);
+    return 0;
+}
+
+/* *ev = {0}. A memset of a size known at compile time becomes rep stos here, one instruction
+ * per 8 bytes as valgrind counts them (80 for an event); the library's is a few dozen. */
+static inline void zero_event(le_event_t *ev) {
+    size_t n = sizeof(*ev);
+    __asm__("" : "+r"(n)); /* a size the compiler cannot see: the library's vector memset */
+    memset(ev, 0, n);
+}
+
+/* The id s (at most 32 bytes, checked) into ev->id, NUL-terminated: LE_ECORRUPT when it holds a
+ * NUL byte. When 32 bytes from s are in the payload (the id is not its last string), two
+ * vector loads do the check and the copy; the bytes past the id keep what ev->id had there,
+ * as a memcpy of the id's length would. */
+static inline int put_id(le_event_t *ev, le_str_t id, const uint8_t *end) {
+#ifdef __SSE2__
+    if ((size_t)(end - (const uint8_t *)id.ptr) >= 32) {
+        const __m128i n = _mm_set1_epi8((char)id.len), zero = _mm_setzero_si128();
+        const __m128i i0 = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        const __m128i i1 = _mm_add_epi8(i0, _mm_set1_epi8(16));
+        __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)id.ptr);
+        __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(id.ptr + 16));
+        __m128i in0 = _mm_cmpgt_epi8(n, i0), in1 = _mm_cmpgt_epi8(n, i1); /* place < len */
+        __m128i nul = _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(lo, zero), in0),
+                                   _mm_and_si128(_mm_cmpeq_epi8(hi, zero), in1));
+        if (_mm_movemask_epi8(nul)) return LE_ECORRUPT;
+        __m128i old0 = _mm_loadu_si128((const __m128i *)(const void *)ev->id);
+        __m128i old1 = _mm_loadu_si128((const __m128i *)(const void *)(ev->id + 16));
+        _mm_storeu_si128((__m128i *)(void *)ev->id,
+                         _mm_or_si128(_mm_and_si128(lo, in0), _mm_andnot_si128(in0, old0)));
+        _mm_storeu_si128((__m128i *)(void *)(ev->id + 16),
+                         _mm_or_si128(_mm_and_si128(hi, in1), _mm_andnot_si128(in1, old1)));
+        ev->id[id.len] = '\0';
+        return 0;
+    }
+#endif
+    if (memchr(id.ptr, 0, id.len)) return LE_ECORRUPT;
+    memcpy(ev->id, id.ptr, id.len);
+    ev->id[id.len] = '\0';
+    return 0;
+}
+
+/* The 4 bytes at p as a little-endian word (the caller knows they are there). */
+static inline uint32_t load32(const uint8_t *p) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* What the decoder notes besides the event. */
+typedef struct {
+    bool have_v, vid_is_id;
+    size_t idlen;
+} dstate_t;
+
+/* The value of a key of kind into ev. Inline: with a constant kind (the pass in the
+ * encoder's order) the switch folds away. */
+static inline __attribute__((always_inline)) int take_value(cur_t *c, unsigned kind, le_event_t *ev,
+                                                            le_arena_t *a, dstate_t *st) {
+    le_str_t id;
+    int64_t v;
+    int rc;
+    switch (kind) {
+        case K_V:
+            rc = get_int(c, &v);
+            if (rc == 0 && v < 1) rc = LE_ECORRUPT;
+            st->have_v = true;
+            return rc;
+        case K_T:
+            return get_int(c, &ev->time_ms);
+        case K_CT:
+            return get_int(c, &ev->client_ts_ms);
+        case K_TY:
+            return get_u8(c, &ev->type);
+        case K_SRC:
+            return get_u8(c, &ev->source);
+        case K_IK:
+            return get_u8(c, &ev->id_kind);
+        case K_ID:
+            rc = get_str(c, &id);
+            if (rc == 0 && id.len > LE_ID_HEX_LEN) rc = LE_ECORRUPT;
+            if (rc == 0) rc = put_id(ev, id, c->end);
+            if (rc == 0) st->idlen = id.len;
+            return rc;
+        case K_C:
+            return get_bool(c, &ev->consent);
+        case K_GPC:
+            return get_bool(c, &ev->gpc);
+        case K_BOT:
+            return get_bool(c, &ev->bot);
+        case K_SF:
+            return get_bool(c, &ev->staff);
+        case K_N:
+            return get_str(c, &ev->name);
+        case K_U:
+            return get_str(c, &ev->url);
+        case K_R:
+            return get_str(c, &ev->ref);
+        case K_TI:
+            return get_str(c, &ev->title);
+        case K_VID:
+            if (c->p < c->end && *c->p == 0xc3) { /* the same as id (which may come later) */
+                c->p++;
+                st->vid_is_id = true;
+                return 0;
+            }
+            return get_str(c, &ev->vid);
+        case K_F:
+            return get_str(c, &ev->form_id);
+        case K_P:
+            return get_kvs(c, a, &ev->props, &ev->nprops);
+        case K_FF:
+            return get_kvs(c, a, &ev->fields, &ev->nfields);
+        case K_IP:
+            return get_str(c, &ev->ip);
+        case K_UA:
+            return get_str(c, &ev->ua);
+        case K_L:
+            return get_str(c, &ev->lang);
+        case K_XA:
+            ev->enriched = true;
+            return get_enrichment_array(c, &ev->x);
+        case K_XM: {
+            cur_t k = *c;
+            rc = get_enrichment(&k, &ev->x);
+            *c = k;
+            ev->enriched = true;
+            return rc;
+        }
+        default:
+            return skip(c); /* a key from a later version */
+    }
+}
+
 int le_record_decode(const void *payload, size_t len, le_event_t *ev, le_arena_t *a) {
     cur_t c = {payload, (const uint8_t *)payload + len};
     tok_t m;
-    bool have_v = false, vid_is_id = false;
+    dstate_t st = {false, false, 0};
 
-    memset(ev, 0, sizeof(*ev));
-    if (next(&c, &m) || m.kind != T_MAP) return LE_ECORRUPT;
-    if (2 * (uint64_t)m.n > (uint64_t)(c.end - c.p)) return LE_ECORRUPT;
-    for (uint32_t i = 0; i < m.n; i++) {
-        le_str_t k, id;
-        int64_t v;
-        int rc;
-        if (get_str(&c, &k)) return LE_ECORRUPT;
-        switch (key_code(k)) {
-            case KC1('v'):
-                rc = get_int(&c, &v);
-                if (rc == 0 && v < 1) rc = LE_ECORRUPT;
-                have_v = true;
-                break;
-            case KC1('t'):
-                rc = get_int(&c, &ev->time_ms);
-                break;
-            case KC2('c', 't'):
-                rc = get_int(&c, &ev->client_ts_ms);
-                break;
-            case KC2('t', 'y'):
-                rc = get_u8(&c, &ev->type);
-                break;
-            case KC3('s', 'r', 'c'):
-                rc = get_u8(&c, &ev->source);
-                break;
-            case KC2('i', 'k'):
-                rc = get_u8(&c, &ev->id_kind);
-                break;
-            case KC2('i', 'd'):
-                rc = get_str(&c, &id);
-                if (rc == 0 && (id.len > LE_ID_HEX_LEN || memchr(id.ptr, 0, id.len)))
-                    rc = LE_ECORRUPT;
-                if (rc == 0) {
-                    memcpy(ev->id, id.ptr, id.len);
-                    ev->id[id.len] = '\0';
-                }
-                break;
-            case KC1('c'):
-                rc = get_bool(&c, &ev->consent);
-                break;
-            case KC3('g', 'p', 'c'):
-                rc = get_bool(&c, &ev->gpc);
-                break;
-            case KC3('b', 'o', 't'):
-                rc = get_bool(&c, &ev->bot);
-                break;
-            case KC2('s', 'f'):
-                rc = get_bool(&c, &ev->staff);
-                break;
-            case KC1('n'):
-                rc = get_str(&c, &ev->name);
-                break;
-            case KC1('u'):
-                rc = get_str(&c, &ev->url);
-                break;
-            case KC1('r'):
-                rc = get_str(&c, &ev->ref);
-                break;
-            case KC2('t', 'i'):
-                rc = get_str(&c, &ev->title);
-                break;
-            case KC3('v', 'i', 'd'):
-                if (c.p < c.end && *c.p == 0xc3) { /* the same as id (which may come later) */
-                    c.p++;
-                    vid_is_id = true;
-                    rc = 0;
-                } else {
-                    rc = get_str(&c, &ev->vid);
-                }
-                break;
-            case KC1('f'):
-                rc = get_str(&c, &ev->form_id);
-                break;
-            case KC1('p'):
-                rc = get_kvs(&c, a, &ev->props, &ev->nprops);
-                break;
-            case KC2('f', 'f'):
-                rc = get_kvs(&c, a, &ev->fields, &ev->nfields);
-                break;
-            case KC2('i', 'p'):
-                rc = get_str(&c, &ev->ip);
-                break;
-            case KC2('u', 'a'):
-                rc = get_str(&c, &ev->ua);
-                break;
-            case KC1('l'):
-                rc = get_str(&c, &ev->lang);
-                break;
-            case KC1('X'):
-                rc = get_enrichment_array(&c, &ev->x);
-                ev->enriched = true;
-                break;
-            case KC1('x'):
-                rc = get_enrichment(&c, &ev->x);
-                ev->enriched = true;
-                break;
-            default:
-                rc = skip(&c); /* a key from a later version */
-                break;
-        }
-        if (rc) return LE_ECORRUPT;
+    zero_event(ev);
+    if (c.end - c.p >= 3 && *c.p == 0xde) { /* map 16: a record has 16 keys or more */
+        m.kind = T_MAP;
+        m.n = (uint32_t)be(c.p + 1, 2);
+        c.p += 3;
+    } else if (next(&c, &m) || m.kind != T_MAP) {
+        return LE_ECORRUPT;
     }
-    if (c.p != c.end || !have_v) return LE_ECORRUPT;
-    if (vid_is_id) ev->vid = (le_str_t){ev->id, strlen(ev->id)};
+    if (2 * (uint64_t)m.n > (uint64_t)(c.end - c.p)) return LE_ECORRUPT;
+
+    /* First the keys in the encoder's order, straight through: each one comparison of the
+     * entry's first bytes, and its value read by code made for that key. Keys the encoder
+     * left out cost their comparison; the first that is not where the order says stops this,
+     * and the loop below takes the rest as they come. */
+    uint32_t i = 0;
+    size_t o = 0; /* the next place in order[] a key may be at */
+#define STEP(k)                                                                                    \
+    do {                                                                                           \
+        if (i < m.n && c.end - c.p >= 4 && (load32(c.p) & order[k].mask) == order[k].word) {       \
+            c.p += order[k].len;                                                                   \
+            if (take_value(&c, order_kind[k], ev, a, &st)) return LE_ECORRUPT;                     \
+            i++;                                                                                   \
+            o = (k) + 1;                                                                           \
+        }                                                                                          \
+    } while (0)
+    _Static_assert(LE_ARRAY_SIZE(order) == 23, "a STEP per key in order[]");
+    STEP(0);
+    STEP(1);
+    STEP(2);
+    STEP(3);
+    STEP(4);
+    STEP(5);
+    STEP(6);
+    STEP(7);
+    STEP(8);
+    STEP(9);
+    STEP(10);
+    STEP(11);
+    STEP(12);
+    STEP(13);
+    STEP(14);
+    STEP(15);
+    STEP(16);
+    STEP(17);
+    STEP(18);
+    STEP(19);
+    STEP(20);
+    STEP(21);
+    STEP(22);
+#undef STEP
+
+    for (; i < m.n; i++) {
+        unsigned kind = K_OTHER;
+        bool found = false;
+        if (LE_LIKELY(c.end - c.p >= 4)) {
+            uint32_t w = load32(c.p);
+            for (size_t k = o; k < LE_ARRAY_SIZE(order); k++)
+                if ((w & order[k].mask) == order[k].word) {
+                    kind = order_kind[k];
+                    c.p += order[k].len;
+                    o = k + 1;
+                    found = true;
+                    break;
+                }
+        }
+        if (!found) {
+            unsigned code;
+            if (get_key(&c, &code)) return LE_ECORRUPT;
+            kind = key_kind(code);
+        }
+        if (take_value(&c, kind, ev, a, &st)) return LE_ECORRUPT;
+    }
+    if (c.p != c.end || !st.have_v) return LE_ECORRUPT;
+    if (st.vid_is_id) ev->vid = (le_str_t){ev->id, st.idlen}; /* strlen(ev->id): no NUL in ids */
     return 0;
 }
 

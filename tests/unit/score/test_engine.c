@@ -700,6 +700,50 @@ static void test_erase(void **state) {
     le_engine_free(e);
 }
 
+/* A visitor id is its 32 hex digits in either case; any other id (a non-hex byte anywhere,
+ * one digit more or less) is a visitor of its own, hashed. The lead id shows the bytes in
+ * lower-case hex. */
+static void test_visitor_ids(void **state) {
+    (void)state;
+    le_engine_t *e = engine();
+    static const char *const same[] = {"0123456789abcdef0123456789ABCDEF",
+                                       "0123456789ABCDEF0123456789abcdef",
+                                       "0123456789aBcDeF0123456789AbCdEf"};
+    for (size_t i = 0; i < LE_ARRAY_SIZE(same); i++) {
+        evb_t b;
+        base(&b, 0, T0 + (int64_t)i * 1000);
+        snprintf(b.ev.id, sizeof(b.ev.id), "%s", same[i]);
+        b.ev.type = LE_EV_PAGEVIEW;
+        b.ev.name = le_str("pageview");
+        le_apply_t out;
+        le_engine_apply(e, &b.ev, &out);
+        assert_int_equal(out.new_visitor, i == 0);
+        assert_string_equal(out.lead, "0123456789abcdef0123456789abcdef");
+    }
+    /* each differs from a hex id at one place: a new visitor each time, and twice the same */
+    for (int pos = 0; pos < 33; pos++) {
+        for (int round = 0; round < 2; round++) {
+            evb_t b;
+            base(&b, 0, T0 + 10000 + pos * 10 + round);
+            snprintf(b.ev.id, sizeof(b.ev.id), "%s", "0123456789abcdef0123456789abcdef");
+            if (pos < 32)
+                b.ev.id[pos] = "g/:@`G \x7f"[pos % 8]; /* just outside the digits' ranges */
+            else
+                b.ev.id[31] = '\0'; /* 31 digits */
+            b.ev.type = LE_EV_PAGEVIEW;
+            b.ev.name = le_str("pageview");
+            le_apply_t out;
+            le_engine_apply(e, &b.ev, &out);
+            assert_int_equal(out.new_visitor, round == 0);
+            assert_string_not_equal(out.lead, "0123456789abcdef0123456789abcdef");
+        }
+    }
+    le_engine_stats_t st;
+    le_engine_stats(e, &st);
+    assert_int_equal(st.visitors, 1 + 33);
+    le_engine_free(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_journey_one_mql),
@@ -711,6 +755,7 @@ int main(void) {
         cmocka_unit_test(test_second_device_merges),
         cmocka_unit_test(test_flood_stays_bounded),
         cmocka_unit_test(test_snapshot_round_trip),
+        cmocka_unit_test(test_visitor_ids),
         cmocka_unit_test(test_accounts_and_mqa),
         cmocka_unit_test(test_snapshot_under_changed_rules),
     };
