@@ -206,6 +206,15 @@ static int on_url(http_parser *p, const char *at, size_t n) {
     return 0;
 }
 
+/* Header i of the list, growing it when i is one past its end. */
+static le_http_hdr_t *hdr_slot(le_http_t *h, uint32_t i) {
+    if (i == h->hdrs_cap) {
+        h->hdrs_cap = h->hdrs_cap ? h->hdrs_cap * 2 : 16;
+        h->hdrs = le_xrealloc(h->hdrs, h->hdrs_cap * sizeof(*h->hdrs));
+    }
+    return &h->hdrs[i];
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t n) {
     le_http_t *h = p->data;
     const le_config_t *cfg = h->cfg;
@@ -215,11 +224,7 @@ static int on_header_field(http_parser *p, const char *at, size_t n) {
         return refuse(h, 431, LE_C_REJ_HDR_BYTES);
     if (h->nhdrs == 0 || h->last_was_value) {
         if (h->nhdrs >= cfg->server.limits.header_count) return refuse(h, 431, LE_C_REJ_HDR_COUNT);
-        if (h->nhdrs == h->hdrs_cap) {
-            h->hdrs_cap = h->hdrs_cap ? h->hdrs_cap * 2 : 16;
-            h->hdrs = le_xrealloc(h->hdrs, h->hdrs_cap * sizeof(*h->hdrs));
-        }
-        le_http_hdr_t *x = &h->hdrs[h->nhdrs++];
+        le_http_hdr_t *x = hdr_slot(h, h->nhdrs++);
         x->name_off = (uint32_t)h->hbuf.len;
         x->name_len = 0;
         x->val_off = 0;
@@ -596,6 +601,20 @@ static bool is_framing_name(const char *nm, size_t n) {
 
 static bool execute(le_http_t *h, const char *data, size_t n);
 
+/* Begin a message whose request line scan_request_line found in data ("METHOD /target "): feed
+ * http-parser "METHOD /" (on_message_begin resets hbuf and the header list), then put the real
+ * target first in hbuf. False when http-parser refused the method (answered). */
+static bool begin_scanned(le_http_t *h, const char *data, size_t sp, size_t end) {
+    char line[18];
+    memcpy(line, data, sp + 2);
+    if (!execute(h, line, sp + 2)) return false;
+    h->url_len = (uint32_t)(end - sp - 1);
+    h->url_given = true;
+    le_buf_reset(&h->hbuf);
+    le_buf_append(&h->hbuf, data + sp + 1, h->url_len);
+    return true;
+}
+
 /* Take a whole head from data[0..n) when it qualifies (see above): returns the bytes it used,
  * 0 when the ordinary path must read this request. Called only between requests. */
 static size_t head_scan(le_http_t *h, const char *data, size_t n) {
@@ -632,13 +651,9 @@ static size_t head_scan(le_http_t *h, const char *data, size_t n) {
         if (n - e < 2 || data[e] != '\r' || data[e + 1] != '\n') return 0;
         bytes += nlen + (e - q);
         if (nh >= max_count || bytes > max_bytes) return 0; /* the ordinary path refuses it */
-        if (nh == h->hdrs_cap) {
-            h->hdrs_cap = h->hdrs_cap ? h->hdrs_cap * 2 : 16;
-            h->hdrs = le_xrealloc(h->hdrs, h->hdrs_cap * sizeof(*h->hdrs));
-        }
         /* offsets from hstart for now: hbuf is filled once the head is known to qualify */
-        h->hdrs[nh] = (le_http_hdr_t){(uint32_t)(p - hstart), (uint32_t)nlen,
-                                      (uint32_t)(q - hstart), (uint32_t)(e - q)};
+        *hdr_slot(h, nh) = (le_http_hdr_t){(uint32_t)(p - hstart), (uint32_t)nlen,
+                                           (uint32_t)(q - hstart), (uint32_t)(e - q)};
         if (nlen == 6 && le_str_ieq((le_str_t){data + p, 6}, "expect")) expect = (int32_t)nh;
         if (is_framing_name(data + p, nlen)) {
             size_t line = e + 2 - p;
@@ -653,22 +668,13 @@ static size_t head_scan(le_http_t *h, const char *data, size_t n) {
     memcpy(synth + slen, "\r\n", 2);
     slen += 2;
 
-    /* "METHOD /" begins the message (on_message_begin resets hbuf and the header list). */
-    char line[18];
-    memcpy(line, data, sp + 2);
-    if (!execute(h, line, sp + 2)) return p;
-    uint32_t url_len = (uint32_t)(end - sp - 1);
-    le_buf_reset(&h->hbuf);
-    le_buf_reserve(&h->hbuf, url_len + (p - hstart));
-    le_buf_append(&h->hbuf, data + sp + 1, url_len);
+    if (!begin_scanned(h, data, sp, end)) return p;
     le_buf_append(&h->hbuf, data + hstart, p - hstart);
     for (uint32_t i = 0; i < nh; i++) {
-        h->hdrs[i].name_off += url_len;
-        h->hdrs[i].val_off += url_len;
+        h->hdrs[i].name_off += h->url_len;
+        h->hdrs[i].val_off += h->url_len;
     }
     h->nhdrs = nh;
-    h->url_len = url_len;
-    h->url_given = true;
     h->head_given = true;
     h->head_expect = expect;
     h->header_bytes = (uint32_t)bytes;
@@ -724,14 +730,7 @@ void le_http_feed(le_http_t *h, const char *data, size_t n) {
     size_t sp, end;
     if (h->state == LE_HTTP_IDLE && !h->no_target_scan &&
         scan_request_line(data, n, h->cfg->server.limits.request_line, &sp, &end)) {
-        char line[18];
-        memcpy(line, data, sp + 2); /* "METHOD /" */
-        if (!execute(h, line, sp + 2)) return;
-        /* http-parser has begun the message (hbuf reset): the real target goes in first. */
-        le_buf_reset(&h->hbuf);
-        le_buf_append(&h->hbuf, data + sp + 1, end - sp - 1);
-        h->url_len = (uint32_t)(end - sp - 1);
-        h->url_given = true;
+        if (!begin_scanned(h, data, sp, end)) return;
         data += end;
         n -= end;
     }
