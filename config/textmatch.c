@@ -33,14 +33,14 @@ typedef struct {
 struct le_textmatch_s {
     le_condop_t op;
     size_t n;
-    char **values;  /* GLOB and REGEX: as written; EQ: in ASCII lower case */
-    char **masks;   /* EQ: each value's case mask (eq_lower) */
-    size_t *lens;   /* their lengths */
-    gplan_t *globs; /* GLOB: each value's plan */
-    size_t nsimple; /* GLOB: how many plans are simple */
-    bool one_pass;  /* GLOB: several values, each a run between two '*' and every run starting
-                       with the same byte (as the product page rule's URL globs do): one pass
-                       finds that byte, each place is tried for every run */
+    char **values;                 /* GLOB and REGEX: as written; EQ: in ASCII lower case */
+    char **masks;                  /* EQ: each value's case mask (eq_lower) */
+    size_t *lens;                  /* their lengths */
+    gplan_t *globs;                /* GLOB: each value's plan */
+    size_t nsimple;                /* GLOB: how many plans are simple */
+    le_textmatch_runs_t *own_runs; /* GLOB: several values, each a run between two '*' (as
+                                      the product page rule's URL globs are): all searched for
+                                      in one pass, a runs set of this matcher alone */
     pcre2_code **re;
     bool *jit; /* REGEX: compiled by the JIT, so pcre2_jit_match may skip pcre2_match's checks
                   (the patterns are compiled with PCRE2_MATCH_INVALID_UTF: nothing to check) */
@@ -187,38 +187,6 @@ static inline bool run_at(const char *p, const char *run, size_t n) {
     return true;
 }
 
-/* Any of m's runs (its values "*run*", every run starting with the same byte) in the lower-case
- * v[0..len), padded as find() needs: one pass for that byte, each place it is at tried for
- * every run. */
-static bool any_run(const le_textmatch_t *m, const char *v, size_t len) {
-    char c = m->globs[0].part[0][0];
-#ifdef __SSE2__
-    const __m128i first = _mm_set1_epi8(c);
-    for (size_t i = 0; i < len; i += 16) {
-        unsigned mask = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(v + i)), first));
-        if (len - i < 16) mask &= (1u << (len - i)) - 1;
-        while (mask) {
-            size_t at = i + (unsigned)__builtin_ctz(mask);
-            for (size_t k = 0; k < m->n; k++) {
-                size_t n = m->globs[k].plen[0];
-                if (n <= len - at && run_at(v + at + 1, m->globs[k].part[0] + 1, n - 1))
-                    return true;
-            }
-            mask &= mask - 1;
-        }
-    }
-#else
-    for (const char *p = v; (p = memchr(p, c, len - (size_t)(p - v))); p++)
-        for (size_t k = 0; k < m->n; k++) {
-            size_t n = m->globs[k].plen[0];
-            if (n <= len - (size_t)(p - v) && memcmp(p + 1, m->globs[k].part[0] + 1, n - 1) == 0)
-                return true;
-        }
-#endif
-    return false;
-}
-
 /* fnmatch(pat, v, FNM_CASEFOLD) for a simple pattern and a subject already in lower case, with
  * no NUL byte and padded as find() needs: the runs in order, anchored where the pattern has no
  * '*' at that end. */
@@ -294,12 +262,8 @@ le_textmatch_t *le_textmatch_new(le_condop_t op, const char *const *values, size
                 m->masks[i][j] = m->values[i][j] >= 'a' && m->values[i][j] <= 'z' ? 0x20 : 0;
         }
     }
-    m->one_pass = m->globs && n >= 2 && m->nsimple == n;
-    for (size_t i = 0; i < n && m->one_pass; i++) {
-        const gplan_t *g = &m->globs[i];
-        m->one_pass = !g->anchored_start && !g->anchored_end && g->nparts == 1 &&
-                      g->part[0][0] == m->globs[0].part[0][0];
-    }
+    if (n >= 2 && le_textmatch_is_runs(m))
+        m->own_runs = le_textmatch_runs_new((const le_textmatch_t *const *)&m, 1);
     return m;
 }
 
@@ -307,9 +271,9 @@ le_textmatch_t *le_textmatch_new(le_condop_t op, const char *const *values, size
  * conditions, then take le_textmatch_subject's path without saving registers for these. */
 static __attribute__((noinline)) bool match_globs(le_textmatch_t *m, le_textmatch_subject_t *t) {
     bool hit = false;
+    if (m->own_runs) return le_textmatch_runs_match(m->own_runs, t) != 0;
     if (m->nsimple) {
         if (!t->low) prepare(t); /* once for every glob that sees t */
-        if (m->one_pass) return !t->nul && any_run(m, t->low, t->len);
         for (size_t i = 0; i < m->n && !hit; i++)
             if (m->globs[i].simple && !t->nul)
                 hit = simple_glob_lower(&m->globs[i], t->low, t->len);
@@ -540,6 +504,7 @@ void le_textmatch_free(le_textmatch_t *m) {
     free(m->masks);
     free(m->re);
     free(m->jit);
+    le_textmatch_runs_free(m->own_runs);
     pcre2_match_data_free(m->md);
     free(m);
 }
