@@ -861,12 +861,7 @@ static inline unsigned key_code(le_str_t k) {
     return c;
 }
 
-/*
- * The known keys, dense, for a switch the compiler makes a jump table of: a key's code is
- * looked up in a 32-slot table by a multiplicative hash that happens to be perfect for these
- * 24 codes. A collision (a new key) is a compile error: two initializers for one slot
- * (-Woverride-init, in -Wextra).
- */
+/* The known keys, dense, for the switch in take_value. */
 enum {
     K_OTHER,
     K_V,
@@ -894,42 +889,62 @@ enum {
     K_XA, /* "X": the enrichment array */
     K_XM, /* "x": the enrichment map of older records */
 };
-#define KEY_SLOT(code) ((uint32_t)((code)*0xc975f8afu) >> 27)
-#define KE(code, k) [KEY_SLOT(code)] = {(code), (k)}
-static const struct {
-    unsigned code;
-    uint8_t k;
-} keys[32] = {
-    KE(KC1('v'), K_V),
-    KE(KC1('t'), K_T),
-    KE(KC2('c', 't'), K_CT),
-    KE(KC2('t', 'y'), K_TY),
-    KE(KC3('s', 'r', 'c'), K_SRC),
-    KE(KC2('i', 'k'), K_IK),
-    KE(KC2('i', 'd'), K_ID),
-    KE(KC1('c'), K_C),
-    KE(KC3('g', 'p', 'c'), K_GPC),
-    KE(KC3('b', 'o', 't'), K_BOT),
-    KE(KC2('s', 'f'), K_SF),
-    KE(KC1('n'), K_N),
-    KE(KC1('u'), K_U),
-    KE(KC1('r'), K_R),
-    KE(KC2('t', 'i'), K_TI),
-    KE(KC3('v', 'i', 'd'), K_VID),
-    KE(KC1('f'), K_F),
-    KE(KC1('p'), K_P),
-    KE(KC2('f', 'f'), K_FF),
-    KE(KC2('i', 'p'), K_IP),
-    KE(KC2('u', 'a'), K_UA),
-    KE(KC1('l'), K_L),
-    KE(KC1('X'), K_XA),
-    KE(KC1('x'), K_XM),
-};
-#undef KE
 
-static inline unsigned key_kind(unsigned code) {
-    unsigned s = KEY_SLOT(code);
-    return keys[s].code == code ? keys[s].k : K_OTHER; /* code 0 (no key of ours) too */
+/* The kind of the key with code: only keys out of the encoder's order (a record of another
+ * version) come here. */
+static unsigned key_kind(unsigned code) {
+    switch (code) {
+        case KC1('v'):
+            return K_V;
+        case KC1('t'):
+            return K_T;
+        case KC2('c', 't'):
+            return K_CT;
+        case KC2('t', 'y'):
+            return K_TY;
+        case KC3('s', 'r', 'c'):
+            return K_SRC;
+        case KC2('i', 'k'):
+            return K_IK;
+        case KC2('i', 'd'):
+            return K_ID;
+        case KC1('c'):
+            return K_C;
+        case KC3('g', 'p', 'c'):
+            return K_GPC;
+        case KC3('b', 'o', 't'):
+            return K_BOT;
+        case KC2('s', 'f'):
+            return K_SF;
+        case KC1('n'):
+            return K_N;
+        case KC1('u'):
+            return K_U;
+        case KC1('r'):
+            return K_R;
+        case KC2('t', 'i'):
+            return K_TI;
+        case KC3('v', 'i', 'd'):
+            return K_VID;
+        case KC1('f'):
+            return K_F;
+        case KC1('p'):
+            return K_P;
+        case KC2('f', 'f'):
+            return K_FF;
+        case KC2('i', 'p'):
+            return K_IP;
+        case KC2('u', 'a'):
+            return K_UA;
+        case KC1('l'):
+            return K_L;
+        case KC1('X'):
+            return K_XA;
+        case KC1('x'):
+            return K_XM;
+        default:
+            return K_OTHER;
+    }
 }
 
 /*
