@@ -202,9 +202,6 @@ static bool in_list(le_str_t domain, const le_strlist_t *l) {
 
 uint32_t le_suppress_domain(const le_config_t *cfg, le_str_t domain) {
     if (!domain.len) return 0;
-    if (!(cfg->suppress.staff_domains.n | cfg->suppress.competitor_domains.n |
-          cfg->suppress.customer_domains.n | cfg->suppress.partner_domains.n))
-        return 0; /* no lists, as on most sites: nothing to look at */
     uint32_t bits = 0;
     if (in_list(domain, &cfg->suppress.staff_domains)) bits |= LE_SUP_STAFF;
     if (in_list(domain, &cfg->suppress.competitor_domains)) bits |= LE_SUP_COMPETITOR;
