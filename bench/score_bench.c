@@ -743,16 +743,15 @@ static double replay(const char *dir, le_engine_t *e, le_replay_mode_t mode, le_
     return secs;
 }
 
-static void bench_replay(const le_config_t *cfg, uint64_t n, const char *parent) {
+/* A new event log in logdir, a folder of a new tmpdir under parent (removed by cleanup()),
+ * opened the way the server opens its own but without fsync. */
+static le_evlog_t *open_log(const char *parent, char logdir[static sizeof(tmpdir) + 8]) {
     snprintf(tmpdir, sizeof(tmpdir), "%s/score-bench-XXXXXX", parent);
     if (!mkdtemp(tmpdir)) {
         tmpdir[0] = '\0';
         die("mkdtemp", strerror(errno));
     }
-    char logdir[sizeof(tmpdir) + 8];
-    snprintf(logdir, sizeof(logdir), "%s/data", tmpdir);
-
-    /* the log, written the way the workers write it */
+    snprintf(logdir, sizeof(tmpdir) + 8, "%s/data", tmpdir);
     le_evlog_opts_t o = {.dir = logdir,
                          .segment_size = 64u << 20,
                          .fsync_mode = LE_FSYNC_NEVER,
@@ -761,6 +760,14 @@ static void bench_replay(const le_config_t *cfg, uint64_t n, const char *parent)
     le_evlog_t *l;
     char *msg = NULL;
     if (le_evlog_open(&l, &o, &msg) != 0) die("evlog open", msg);
+    return l;
+}
+
+static void bench_replay(const le_config_t *cfg, uint64_t n, const char *parent) {
+    /* the log, written the way the workers write it */
+    char logdir[sizeof(tmpdir) + 8];
+    le_evlog_t *l = open_log(parent, logdir);
+    char *msg = NULL;
     gen_t *g = calloc(1, sizeof(*g));
     mix_t m = {.returning = 200000, .new_pct = 33, .step_ms = 100, .seed = 0xc0ffee};
     uint64_t full = 0;
@@ -944,21 +951,9 @@ static void bench_pixel(const le_config_t *cfg, uint64_t n, const char *parent) 
     rs.off[n] = rs.sb.size;
 
     /* the same records in a real event log, for the scorer's loop */
-    snprintf(tmpdir, sizeof(tmpdir), "%s/score-bench-XXXXXX", parent);
-    if (!mkdtemp(tmpdir)) {
-        tmpdir[0] = '\0';
-        die("mkdtemp", strerror(errno));
-    }
     char logdir[sizeof(tmpdir) + 8];
-    snprintf(logdir, sizeof(logdir), "%s/data", tmpdir);
-    le_evlog_opts_t o = {.dir = logdir,
-                         .segment_size = 64u << 20,
-                         .fsync_mode = LE_FSYNC_NEVER,
-                         .fsync_interval_ms = 10,
-                         .buffer_limit = 256u << 20};
-    le_evlog_t *l;
+    le_evlog_t *l = open_log(parent, logdir);
     char *msg = NULL;
-    if (le_evlog_open(&l, &o, &msg) != 0) die("evlog open", msg);
     for (uint64_t i = 0; i < n; i++) {
         gen_pixel(g, i);
         int rc;
