@@ -199,8 +199,16 @@ class Closed(Exception):
 class Conn:
     """One TCP connection to the server with a receive buffer."""
 
-    def __init__(self, port, timeout=IO_TIMEOUT):
-        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+    def __init__(self, port, timeout=IO_TIMEOUT, rcvbuf=None):
+        """rcvbuf: a small receive buffer (set before connecting, so the window follows it),
+        for a client that makes the server wait while it does not read."""
+        if rcvbuf is None:
+            self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout)
+            self.sock.connect((HOST, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         self.eof = False

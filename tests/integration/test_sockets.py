@@ -81,17 +81,12 @@ class Sockets(h.ServerTestCase):
             reqs += [h.build_request("GET", "/t.js"), h.build_request("GET", "/healthz"),
                      pixel(base + str(i))]
         self.assertGreater(n * len(js), 3 * (1 << 20))  # several times OUT_HIGH_WATER
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
-        sock.settimeout(20)
-        sock.connect((h.HOST, self.server.port))
-        c = h.Conn.__new__(h.Conn)
-        c.sock, c.buf, c.eof, c.reset, c.timeout = sock, b"", False, False, 20
+        c = h.Conn(self.server.port, timeout=20, rcvbuf=8192)
         errors = []
 
         def send_all():
             try:
-                sock.sendall(b"".join(reqs))
+                c.sock.sendall(b"".join(reqs))
             except OSError as e:
                 errors.append(repr(e))
 
@@ -115,7 +110,7 @@ class Sockets(h.ServerTestCase):
             c.send(h.build_request("GET", "/healthz"))
             self.assertStatus(c.read_response(), 200)
         finally:
-            sock.close()
+            c.close()
             t.join(timeout=20)
         urls = [e["url"] for e in self.server.events() if e.get("url", "").startswith(base)]
         self.assertEqual(urls, [base + str(i) for i in range(n)])
@@ -192,12 +187,7 @@ class HeldAnswers(h.ServerTestCase):
         """A held form answer followed by answers larger than the socket takes at once."""
         js = self.server.get("/t.js").body
         tag = uuid.uuid4().hex[:12]
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
-        sock.settimeout(20)
-        sock.connect((h.HOST, self.server.port))
-        c = h.Conn.__new__(h.Conn)
-        c.sock, c.buf, c.eof, c.reset, c.timeout = sock, b"", False, False, 20
+        c = h.Conn(self.server.port, timeout=20, rcvbuf=8192)
         try:
             reqs = []
             for k in range(3):
@@ -213,7 +203,7 @@ class HeldAnswers(h.ServerTestCase):
                     r = c.read_response(timeout=20)
                     self.assertEqual((r.status, r.body), (200, js), "form %d, t.js %d" % (k, i))
         finally:
-            sock.close()
+            c.close()
 
 
 class Descriptors(h.ServerTestCase):
